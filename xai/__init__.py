@@ -1,0 +1,11 @@
+"""xai: visual explanations (CAMs, gradients, perturbations) for Keras 3 CNN classifiers."""
+from .cam import scorecam, smooth_gradcampp, weighted_cam
+from .explain import MAP_METHODS, METHODS, explain
+from .gradients import (guided_backprop, guided_gradcam, integrated_gradients, saliency,
+                        smoothgrad)
+from .perturbation import rise
+
+__all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcampp", "scorecam",
+           "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
+           "guided_gradcam", "rise"]
+__version__ = "0.1.0"

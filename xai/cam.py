@@ -1,0 +1,207 @@
+"""The CAM family. One batched pass gives activations A and gradients G = ∂S/∂A; each method is a
+small weighting rule on (A, G). Shapes: A, G are (B, *spatial, K) for 2-D (B, h, w, K) and 1-D
+(B, t, K) feature maps; raw maps are (B, *spatial).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from . import layers, scores
+from ._batching import chunks, seeded_rng
+
+
+def _spatial_axes(t):
+    return list(range(1, len(t.shape) - 1))
+
+
+def _weighted_sum(w, A):
+    return tf.nn.relu(tf.reduce_sum(w * A, axis=-1))
+
+
+def gradcam_rule(A, G):
+    """Grad-CAM (Selvaraju et al., 2017, eq. 1-2): w_k = mean_ij G^k_ij; ReLU(Σ_k w_k A^k)."""
+    return _weighted_sum(tf.reduce_mean(G, _spatial_axes(G), keepdims=True), A)
+
+
+def gradcampp_rule(A, G):
+    """Grad-CAM++ (Chattopadhay et al., 2018, eq. 19 with S → exp(S)):
+    α = g² / (2g² + Σ_ab A_ab g³) (0 where the denominator is 0), w_k = Σ_ij α ReLU(g).
+    The sum (not the mean) of activations over positions, as in the paper."""
+    g2 = tf.square(G)
+    denom = 2.0 * g2 + tf.reduce_sum(A, _spatial_axes(A), keepdims=True) * g2 * G
+    alpha = tf.math.divide_no_nan(g2, denom)
+    return _weighted_sum(tf.reduce_sum(alpha * tf.nn.relu(G), _spatial_axes(G), keepdims=True), A)
+
+
+def xgradcam_rule(A, G):
+    """XGrad-CAM (Fu et al., 2020, eq. 8): w_k = Σ_ij (A^k_ij / Σ_ab A^k_ab) G^k_ij."""
+    share = tf.math.divide_no_nan(A, tf.reduce_sum(A, _spatial_axes(A), keepdims=True))
+    return _weighted_sum(tf.reduce_sum(share * G, _spatial_axes(G), keepdims=True), A)
+
+
+def layercam_rule(A, G):
+    """Layer-CAM (Jiang et al., 2021, eq. 5-6): ReLU(Σ_k ReLU(G^k) ⊙ A^k)."""
+    return tf.nn.relu(tf.reduce_sum(tf.nn.relu(G) * A, axis=-1))
+
+
+def eigencam_rule(A, G=None):
+    """Eigen-CAM (Muhammad & Yeasin, 2020): projection of the activations on their first
+    principal component (over positions), sign chosen to agree with the mean activation."""
+    spatial = tf.shape(A)[1:-1]
+    flat = tf.reshape(A, [tf.shape(A)[0], -1, tf.shape(A)[-1]])  # (B, P, K)
+    centred = flat - tf.reduce_mean(flat, axis=1, keepdims=True)
+    _, _, v = tf.linalg.svd(centred)
+    proj = tf.einsum("bpk,bk->bp", centred, v[:, :, 0])
+    mean_act = tf.reduce_mean(flat, axis=-1)
+    agree = tf.reduce_sum((proj - tf.reduce_mean(proj, 1, keepdims=True))
+                          * (mean_act - tf.reduce_mean(mean_act, 1, keepdims=True)), axis=1)
+    proj = proj * tf.where(agree < 0, -1.0, 1.0)[:, None]
+    return tf.nn.relu(tf.reshape(proj, tf.concat([[-1], spatial], 0)))
+
+
+RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgradcam_rule,
+         "layercam": layercam_rule, "eigencam": eigencam_rule}
+
+
+# ------------------------------------------------------------------------ shared pieces
+def upsample(maps, size):
+    """Bilinear resize of (B, *s) maps to spatial ``size`` (1-D or 2-D), half-pixel centres."""
+    if len(size) == 1:
+        return tf.image.resize(maps[:, :, None, None], (size[0], 1), "bilinear")[:, :, 0, 0]
+    return tf.image.resize(maps[..., None], size, "bilinear")[..., 0]
+
+
+def finish(maps, size=None, normalize=True):
+    """Upsample to ``size`` (None: keep), zero any non-finite value, scale each map to [0, 1]
+    by its maximum (maps here are ≥ 0; a zero map stays zero)."""
+    maps = tf.convert_to_tensor(maps, tf.float32)
+    if size is not None and tuple(maps.shape[1:]) != tuple(size):
+        maps = upsample(maps, size)
+    maps = tf.where(tf.math.is_finite(maps), maps, 0.0)
+    if normalize:
+        axes = list(range(1, len(maps.shape)))
+        maps = tf.math.divide_no_nan(maps, tf.reduce_max(maps, axes, keepdims=True))
+    return maps
+
+
+def raw_cam_fn(probe: layers.Probe, method: str, score: str):
+    """tf.function (x, targets) → (raw maps at feature resolution, resolved targets)."""
+    key = ("cam", method, score)
+    if key in probe.functions:
+        return probe.functions[key]
+    rule = RULES[method]
+
+    @tf.function(reduce_retracing=True)
+    def fn(xb, tb):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(xb)  # records x → A → z even when the weights are frozen
+            A, z = probe.model(xb, training=False)
+            s, t = scores.select(scores.transform(z, probe, score), tb)
+        G = None if method == "eigencam" else tape.gradient(s, A)
+        return rule(A, G), t
+
+    probe.functions[key] = fn
+    return fn
+
+
+def prepare(model, x, layer, target, score):
+    """Probe, float32 tensor and per-sample targets for a CAM call."""
+    probe = layers.build_probe(model, layers.resolve_layer(model, layer))
+    x = tf.convert_to_tensor(x, tf.float32)
+    targets = scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
+    return probe, x, targets
+
+
+def _out_size(x, upsample_maps):
+    return tuple(x.shape[1:-1]) if upsample_maps else None
+
+
+# ------------------------------------------------------------------------ methods
+def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit", normalize=True,
+        upsample=True, batch_size=32, progress=True):
+    """Gradient-weighted CAMs ("gradcam", "gradcam++", "xgradcam", "layercam") and Eigen-CAM.
+
+    Returns float32 (N, H, W) / (N, T) maps ≥ 0, each scaled to [0, 1] (``normalize=False``
+    keeps raw values; ``upsample=False`` keeps the feature-map resolution).
+    """
+    probe, x, targets = prepare(model, x, layer, target, score)
+    fn = raw_cam_fn(probe, method, score)
+    size = _out_size(x, upsample)
+    out = [finish(fn(x[s], targets[s])[0], size, normalize).numpy()
+           for s in chunks(len(targets), batch_size, progress, desc=method)]
+    return np.concatenate(out, 0).astype(np.float32)
+
+
+def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spread=0.15,
+                     normalize=True, upsample=True, batch_size=32, seed=None, progress=True):
+    """Smooth Grad-CAM++ (Omeiza et al., 2019): Grad-CAM++ averaged over ``n`` noisy copies
+    x + N(0, σ²), σ = spread · (max(x) − min(x)) per sample. All copies run in batched passes;
+    the target is the clean input's class. Noise depends on ``seed`` only, not on batch_size."""
+    probe, x, targets = prepare(model, x, layer, target, score)
+    targets = scores.fix_targets(model, x, targets, batch_size)  # clean top-1 for all noisy copies
+    fn = raw_cam_fn(probe, "gradcam++", score)
+    rng = seeded_rng(seed)
+    xn = x.numpy()
+    sigma = spread * (xn.reshape(len(xn), -1).max(1) - xn.reshape(len(xn), -1).min(1))
+    owner = np.repeat(np.arange(len(xn)), n)
+    total = None
+    for s in chunks(len(owner), batch_size, progress, desc="smooth_gradcam++"):
+        idx = owner[s]
+        noisy = xn[idx] + rng.standard_normal(xn[idx].shape, np.float32) * \
+            sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1)).astype(np.float32)
+        raw = fn(tf.constant(noisy), targets[idx])[0].numpy()
+        if total is None:
+            total = np.zeros((len(xn),) + raw.shape[1:], np.float64)
+        np.add.at(total, idx, raw)
+    return finish(total / n, _out_size(x, upsample), normalize).numpy()
+
+
+def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, upsample=True,
+             batch_size=32, progress=True):
+    """Score-CAM (Wang et al., 2020): each upsampled, min-max-normalised channel A^k masks the
+    input; w = softmax_k(S(x ⊙ M^k)); map = ReLU(Σ_k w_k A^k). Masked passes are batched."""
+    probe, x, targets = prepare(model, x, layer, target, score)
+    A, targets = _activations(probe, x, targets)
+    fn = _masked_scores_fn(model, probe, score)
+    size = tuple(x.shape[1:-1])
+    maps = []
+    for i in range(int(x.shape[0])):
+        channels = tf.transpose(tf.reshape(A[i], (-1, A.shape[-1])))  # (K, P)
+        channels = tf.reshape(channels, (-1,) + tuple(A.shape[1:-1]))
+        s = np.concatenate([fn(x[i], channels[c], tf.constant(targets[i], tf.int32)).numpy()
+                            for c in chunks(int(channels.shape[0]), batch_size, progress,
+                                            desc=f"scorecam {i + 1}/{x.shape[0]}")])
+        w = tf.nn.softmax(tf.constant(s, tf.float32))
+        maps.append(tf.nn.relu(tf.reduce_sum(A[i] * w, axis=-1)))
+    return finish(tf.stack(maps), _out_size(x, upsample), normalize).numpy()
+
+
+def _activations(probe, x, targets, batch_size=32):
+    fn = probe.functions.get(("acts",))
+    if fn is None:
+        @tf.function(reduce_retracing=True)
+        def fn(xb, tb):
+            A, z = probe.model(xb, training=False)
+            return A, scores.select(z, tb)[1]
+        probe.functions[("acts",)] = fn
+    parts = [fn(x[i:i + batch_size], targets[i:i + batch_size])
+             for i in range(0, int(x.shape[0]), batch_size)]
+    return tf.concat([p[0] for p in parts], 0), np.concatenate([p[1].numpy() for p in parts])
+
+
+def _masked_scores_fn(model, probe, score):
+    key = ("masked", score)
+    if key not in probe.functions:
+        scorer = layers.build_probe(model, None).model
+
+        @tf.function(reduce_retracing=True)
+        def fn(x1, channels, t):
+            m = upsample(channels, tuple(x1.shape[:-1]))
+            axes = list(range(1, len(m.shape)))
+            lo = tf.reduce_min(m, axes, keepdims=True)
+            m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+            z = scorer(x1[None] * m[..., None], training=False)
+            return scores.transform(z, probe, score)[:, t]
+        probe.functions[key] = fn
+    return probe.functions[key]

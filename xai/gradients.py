@@ -1,0 +1,245 @@
+"""Input-gradient methods: saliency, SmoothGrad, Integrated Gradients, guided backprop and guided
+Grad-CAM. All return signed float32 attributions with x's shape."""
+from __future__ import annotations
+
+import logging
+import warnings
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import cam, layers, scores
+from ._batching import check_batch_size, chunks, seeded_rng
+
+log = logging.getLogger("xai")
+RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
+
+
+def grad_fn(probe: layers.Probe, score: str):
+    """tf.function (x, targets) → (∂S/∂x, S, resolved targets)."""
+    key = ("input_grad", score)
+    if key not in probe.functions:
+        @tf.function(reduce_retracing=True)
+        def fn(xb, tb):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(xb)
+                s, t = scores.select(scores.transform(probe.model(xb, training=False), probe,
+                                                      score), tb)
+            return tape.gradient(s, xb), s, t
+        probe.functions[key] = fn
+    return probe.functions[key]
+
+
+def _prepare(model, x, target, score):
+    probe = layers.build_probe(model, None)
+    x = tf.convert_to_tensor(x, tf.float32)
+    return probe, x, scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
+
+
+def saliency(model, x, target=None, score="logit", batch_size=32, progress=True):
+    """Vanilla gradient ∂S_c/∂x (Simonyan et al., 2014), signed."""
+    probe, x, targets = _prepare(model, x, target, score)
+    fn = grad_fn(probe, score)
+    return np.concatenate([fn(x[s], targets[s])[0].numpy()
+                           for s in chunks(len(targets), batch_size, progress, "saliency")])
+
+
+def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_size=32,
+               seed=None, progress=True):
+    """SmoothGrad (Smilkov et al., 2017): mean gradient over ``n`` copies x + N(0, σ²),
+    σ = spread · (max(x) − min(x)) per sample."""
+    probe, x, targets = _prepare(model, x, target, score)
+    targets = scores.fix_targets(model, x, targets, batch_size)
+    fn = grad_fn(probe, score)
+    xn, rng = x.numpy(), seeded_rng(seed)
+    flat = xn.reshape(len(xn), -1)
+    sigma = (spread * (flat.max(1) - flat.min(1))).astype(np.float32)
+    owner = np.repeat(np.arange(len(xn)), n)
+    total = np.zeros(xn.shape, np.float64)
+    for s in chunks(len(owner), batch_size, progress, "smoothgrad"):
+        idx = owner[s]
+        noise = rng.standard_normal(xn[idx].shape, np.float32)
+        noisy = xn[idx] + noise * sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1))
+        np.add.at(total, idx, fn(tf.constant(noisy), targets[idx])[0].numpy())
+    return (total / n).astype(np.float32)
+
+
+# ------------------------------------------------------------------ Integrated Gradients
+def quadrature(steps: int, rule: str = "riemann_trapezoid"):
+    """Nodes α in [0, 1] and weights (summing to 1) of a quadrature rule with ``steps`` points."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1 \
+            or (rule == "riemann_trapezoid" and steps < 2):
+        raise ValueError(f"steps must be an integer ≥ {2 if rule == 'riemann_trapezoid' else 1} "
+                         f"(or 'auto'), got {steps!r}")
+    k = np.arange(steps, dtype=np.float64)
+    if rule == "gauss_legendre":
+        nodes, weights = np.polynomial.legendre.leggauss(steps)
+        return (nodes + 1) / 2, weights / 2
+    if rule == "riemann_trapezoid":
+        w = np.full(steps, 1.0 / (steps - 1))
+        w[[0, -1]] /= 2
+        return k / (steps - 1), w
+    offset = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}[rule]
+    return (k + offset) / steps, np.full(steps, 1.0 / steps)
+
+
+def _ig_fixed(fn, x, baseline, targets, steps, rule, batch_size, progress):
+    """Σ_k w_k ∂S/∂x(b + α_k (x − b)) for every sample, over (sample, step) pairs in chunks of
+    exactly batch_size (the last one padded), so memory does not grow with steps."""
+    alphas, weights = quadrature(steps, rule)
+    n = len(targets)
+    owner = np.repeat(np.arange(n), steps)
+    alpha = np.tile(alphas, n).astype(np.float32)
+    weight = np.tile(weights, n).astype(np.float32)
+    total = np.zeros(x.shape, np.float64)
+    bs = min(batch_size, len(owner))
+    for s in chunks(len(owner), bs, progress, f"IG {steps} steps"):
+        idx, a, w = owner[s], alpha[s], weight[s]
+        pad = bs - len(idx)
+        if pad:  # keep one shape: no retracing on the last chunk
+            idx, a, w = (np.concatenate([v, np.repeat(v[-1:], pad)]) for v in (idx, a, w))
+            w[-pad:] = 0
+        np.add.at(total, idx, _ig_chunk(fn, x, baseline, idx, a, w, targets[idx]).numpy())
+    return (x.numpy() - baseline.numpy()) * total
+
+
+def _ig_chunk(fn, x, baseline, idx, a, w, t):
+    xs, bs = tf.gather(x, idx), tf.gather(baseline, idx)
+    shape = (-1,) + (1,) * (len(x.shape) - 1)
+    g = fn(bs + tf.reshape(a, shape) * (xs - bs), t)[0]
+    return g * tf.reshape(w, shape)
+
+
+def integrated_gradients(model, x, target=None, score="logit", baseline=None, steps=64,
+                         rule="riemann_trapezoid", return_delta=False, tol=0.01, max_steps=2048,
+                         batch_size=64, progress=True):
+    """Integrated Gradients (Sundararajan et al., 2017, eq. 1 and 3):
+    (x − b) ⊙ ∫_0^1 ∂S/∂x(b + α(x − b)) dα, by the quadrature ``rule`` with ``steps`` nodes.
+
+    ``baseline``: None = zeros in model-input space, a single sample, or one per sample.
+    ``steps="auto"``: start at 32 and double until every sample's relative completeness gap
+    |Σ attr − (S(x) − S(b))| / |S(x) − S(b)| ≤ ``tol`` or ``max_steps`` is reached (a warning
+    says so). ``return_delta=True`` also returns that gap Σ attr − (S(x) − S(b)) per sample.
+    """
+    batch_size = check_batch_size(batch_size)
+    probe, x, targets = _prepare(model, x, target, score)
+    baseline = _baseline(baseline, x)
+    targets = scores.fix_targets(model, x, targets, batch_size)
+    fn = grad_fn(probe, score)
+    gain = _scores_at(fn, x, targets, batch_size) - _scores_at(fn, baseline, targets, batch_size)
+    if steps == "auto":
+        attr = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
+                        progress)
+    else:
+        attr = _ig_fixed(fn, x, baseline, targets, steps, rule, batch_size, progress)
+    attr = attr.astype(np.float32)
+    if return_delta:
+        return attr, (attr.reshape(len(attr), -1).sum(1, dtype=np.float64) - gain)
+    return attr
+
+
+def _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size, progress):
+    attr = np.zeros(x.shape, np.float64)
+    todo, steps = np.arange(len(targets)), 32
+    while True:
+        sel = tf.constant(todo)
+        part = _ig_fixed(fn, tf.gather(x, sel), tf.gather(baseline, sel), targets[todo], steps,
+                         rule, batch_size, progress)
+        attr[todo] = part
+        gap = np.abs(part.reshape(len(todo), -1).sum(1) - gain[todo])
+        done = gap <= tol * np.maximum(np.abs(gain[todo]), 1e-12)
+        todo = todo[~done]
+        if not len(todo):
+            log.info("Integrated Gradients: completeness gap ≤ %.3g reached with %d steps",
+                     tol, steps)
+            return attr
+        if steps * 2 > max_steps:
+            warnings.warn(f"Integrated Gradients: {len(todo)} sample(s) still miss completeness "
+                          f"by more than tol={tol} at the cap of {steps} steps (rule={rule!r}); "
+                          "raise max_steps or tol.", RuntimeWarning, stacklevel=3)
+            return attr
+        steps *= 2
+
+
+def _scores_at(fn, x, targets, batch_size):
+    return np.concatenate([fn(x[s], targets[s])[1].numpy()
+                           for s in chunks(len(targets), batch_size, False)]).astype(np.float64)
+
+
+def _baseline(baseline, x):
+    if baseline is None:
+        return tf.zeros_like(x)
+    b = np.asarray(baseline, np.float32)
+    if b.shape == tuple(x.shape[1:]):
+        b = np.broadcast_to(b, x.shape)
+    if b.shape != tuple(x.shape):
+        raise ValueError(f"baseline has shape {b.shape}; give one sample {tuple(x.shape[1:])} "
+                         f"or one per sample {tuple(x.shape)}, in the model's input space.")
+    if not np.isfinite(b).all():
+        raise ValueError("baseline contains NaN or inf values.")
+    return tf.constant(b)
+
+
+# ------------------------------------------------------------------ guided backpropagation
+_GUIDED: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
+
+
+def _guided(max_value=None, negative_slope=0.0):
+    """ReLU (optionally capped / leaky) whose gradient passes only where both the input and the
+    incoming gradient are positive (Springenberg et al., 2015)."""
+    @tf.custom_gradient
+    def guided_relu(x):
+        y = keras.ops.relu(x) if negative_slope == 0 else \
+            tf.where(x > 0, x, negative_slope * x)
+        if max_value is not None:
+            y = tf.minimum(y, max_value)
+        open_ = x > 0 if max_value is None else (x > 0) & (x < max_value)
+
+        def grad(dy):
+            return tf.where(open_ & (dy > 0), dy, tf.zeros_like(dy))
+        return y, grad
+    return guided_relu
+
+
+def _guided_layer(layer):
+    if isinstance(layer, keras.layers.ReLU):
+        cfg = layer.get_config()
+        return keras.layers.Activation(_guided(cfg.get("max_value"), cfg.get("negative_slope",
+                                                                             0.0)),
+                                       name=layer.name)
+    act = getattr(layer, "activation", None)
+    if getattr(act, "__name__", None) == "relu":
+        new = layer.__class__.from_config(dict(layer.get_config(), activation=_guided()))
+        return new
+    return layer.__class__.from_config(layer.get_config())
+
+
+def guided_model(model):
+    """A clone of ``model`` whose ReLUs are guided ReLUs (the user's model is not modified)."""
+    if model not in _GUIDED:
+        clone = keras.models.clone_model(model, clone_function=_guided_layer, recursive=True)
+        clone.set_weights(model.get_weights())
+        _GUIDED[model] = clone
+    return _GUIDED[model]
+
+
+def guided_backprop(model, x, target=None, score="logit", batch_size=32, progress=True):
+    """Guided Backpropagation (Springenberg et al., 2015) on a guided-ReLU clone."""
+    return saliency(guided_model(model), x, target, score, batch_size, progress)
+
+
+def guided_gradcam(model, x, layer=None, target=None, score="logit", batch_size=32,
+                   progress=True):
+    """Guided Grad-CAM (Selvaraju et al., 2017): guided backprop ⊙ upsampled Grad-CAM (the CAM
+    of the original model, scaled to [0, 1], broadcast over channels)."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    probe = layers.build_probe(model, None)
+    targets = scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
+    targets = scores.fix_targets(model, x, targets, batch_size)
+    gb = guided_backprop(model, x, targets, score, batch_size, progress)
+    maps = cam.weighted_cam(model, x, "gradcam", layer, targets, score, True, True, batch_size, progress)
+    return (gb * maps[..., None]).astype(np.float32)

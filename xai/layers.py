@@ -1,0 +1,236 @@
+"""Layer lookup and the probe model that every method runs.
+
+A *probe* is a Keras model built once per (model, layer) and cached: it maps ``x`` to ``[A, z]``
+where ``A`` is the chosen layer's activation and ``z`` the class scores *before* a final
+softmax/sigmoid. Methods watch x on the gradient tape, so ∂z/∂A is recorded even when the
+user's weights are frozen (non-trainable variables are not watched). The user's model is never modified: we re-run its graph with the same
+layers (shared weights) and swap only the last layer for a linear version of itself.
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+_LOCAL_POOLING = ("MaxPooling", "AveragePooling", "Dropout", "ZeroPadding", "Cropping")
+_CACHE: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def output_shape(layer) -> tuple | None:
+    """Symbolic output shape of a layer (or nested model) in its model's graph, or None."""
+    for get in (lambda: layer.output, lambda: layer.outputs[0]):
+        try:
+            return tuple(get().shape)
+        except (AttributeError, ValueError, IndexError, TypeError):
+            continue
+    return None
+
+
+def is_spatial(layer) -> bool:
+    shape = output_shape(layer)
+    return shape is not None and len(shape) >= 3
+
+
+def walk(model, prefix: tuple = ()):
+    """Yield ``path`` tuples (outer → inner) for every layer, descending into nested models."""
+    for layer in model.layers:
+        path = prefix + (layer,)
+        yield path
+        if isinstance(layer, keras.Model):
+            yield from walk(layer, path)
+
+
+def spatial_layer_names(model) -> list[str]:
+    return [path[-1].name for path in walk(model) if is_spatial(path[-1])
+            and not isinstance(path[-1], keras.layers.InputLayer)]
+
+
+def _no_layer_error(model, what: str) -> ValueError:
+    names = spatial_layer_names(model)
+    if not names:
+        return ValueError(
+            f"{what}: model '{model.name}' has no spatial (convolutional) layer, so CAM methods "
+            "cannot be used. Use a gradient method instead, e.g. method='saliency' or "
+            "method='integrated_gradients'.")
+    return ValueError(f"{what}. Choose one of the spatial layers of '{model.name}': "
+                      + ", ".join(repr(n) for n in names))
+
+
+def resolve_layer(model, layer=None) -> tuple:
+    """Return the path (outer → inner layers) to the layer to explain.
+
+    ``layer`` is a name (searched in nested models too), an index into ``model.layers``, a Layer,
+    or None: the last spatial feature map before global pooling / flatten (trailing local pooling
+    and dropout are skipped, e.g. VGG16 → block5_conv3).
+    """
+    paths = [p for p in walk(model) if not isinstance(p[-1], keras.layers.InputLayer)]
+    if layer is None:
+        spatial = [p for p in paths if is_spatial(p[-1]) and not isinstance(p[-1], keras.Model)]
+        while spatial and spatial[-1][-1].__class__.__name__.startswith(_LOCAL_POOLING):
+            spatial.pop()
+        if not spatial:
+            raise _no_layer_error(model, "No layer found automatically")
+        return spatial[-1]
+    if isinstance(layer, str):
+        found = [p for p in paths if p[-1].name == layer]
+        if not found:
+            raise _no_layer_error(model, f"No layer named {layer!r}")
+    elif isinstance(layer, int) and not isinstance(layer, bool):
+        if not -len(model.layers) <= layer < len(model.layers):
+            raise _no_layer_error(model, f"Layer index {layer} is out of range for "
+                                         f"{len(model.layers)} layers")
+        found = [(model.layers[layer],)]
+    elif isinstance(layer, keras.layers.Layer):
+        found = [p for p in paths if p[-1] is layer]
+        if not found:
+            raise _no_layer_error(model, f"Layer {layer.name!r} is not part of this model")
+    else:
+        raise TypeError(f"layer must be a name, an index, a keras Layer or None, got {layer!r}")
+    path = found[0]
+    if not is_spatial(path[-1]):
+        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape "
+                                     f"{output_shape(path[-1])}, not a spatial feature map")
+    return path
+
+
+# ---------------------------------------------------------------- rebuilding the forward pass
+def input_shape(model) -> tuple:
+    try:
+        return tuple(model.inputs[0].shape)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        raise ValueError(f"Model '{model.name}' has no defined input; build it first, e.g. "
+                         "model.build((None, H, W, C)) or call it once on a batch.") from None
+
+
+def _rebuild(model, call_fn: Callable):
+    """Re-run ``model``'s graph symbolically, calling ``call_fn(layer, *args, **kw)`` in place of
+    each layer; returns (inputs, output). Works for Functional and Sequential models, including
+    Sequential models loaded from old .h5 files that have no symbolic ``output``."""
+    if isinstance(model, keras.Sequential):
+        inp = keras.Input(batch_shape=input_shape(model), dtype=model.inputs[0].dtype)
+        h = inp
+        for layer in model.layers:
+            h = call_fn(layer, h)
+        return inp, h
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"Model '{model.name}' has {len(model.inputs)} inputs and "
+                         f"{len(model.outputs)} outputs; xai explains single-input, "
+                         "single-output classifiers.")
+    clone = keras.models.clone_model(model, clone_function=lambda l: l, call_function=call_fn)
+    return clone.inputs[0], clone.outputs[0]
+
+
+def _forward_model(model, path: tuple | None, head: tuple | None = None):
+    """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
+    ``head`` = (last layer, replacement callable) swaps the model's final layer."""
+    captured = {}
+
+    def call_fn(layer, *args, **kwargs):
+        if path and layer is path[0]:
+            if len(path) == 1:
+                captured["A"] = layer(*args, **kwargs)
+                return captured["A"]
+            captured["A"], out = _forward_model(layer, path[1:])(args[0])
+            return out
+        if head is not None and layer is head[0]:
+            return head[1](args[0])
+        return layer(*args, **kwargs)
+
+    inp, out = _rebuild(model, call_fn)
+    return keras.Model(inp, [captured["A"], out] if path else out)
+
+
+# ---------------------------------------------------------------- the linear head
+class _DenseLogits(keras.layers.Layer):
+    """The pre-activation of a Dense layer, sharing its variables (no copy)."""
+
+    def __init__(self, dense, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense
+
+    def call(self, h):
+        z = keras.ops.matmul(h, self.dense.kernel)
+        return z + self.dense.bias if self.dense.use_bias else z
+
+
+def _activation_name(layer) -> str | None:
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    act = getattr(layer, "activation", None)
+    name = getattr(act, "__name__", None) if act is not None else None
+    return name if name in ("softmax", "sigmoid") else None
+
+
+def _linear_version(layer, input_shape):
+    """A layer computing ``layer``'s pre-activation (shares weights for Dense; else a copy)."""
+    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
+        return lambda h: h
+    if isinstance(layer, keras.layers.Dense):
+        return _DenseLogits(layer, name=layer.name + "_logits")
+    config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
+    linear = layer.__class__.from_config(config)
+    linear.build(input_shape)
+    linear.set_weights(layer.get_weights())
+    return linear
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Cached forward pass: ``model(x)`` → [A, z] (or → z without a layer).
+
+    ``final_activation`` is "softmax", "sigmoid" or None: what turns z into the model's output.
+    """
+    model: keras.Model
+    path: tuple | None
+    final_activation: str | None
+    functions: dict
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.outputs[-1].shape[-1])
+
+    @property
+    def layer_name(self) -> str | None:
+        return self.path[-1].name if self.path else None
+
+
+def _input_shape_of(layer) -> tuple:
+    return tuple(layer.input.shape)
+
+
+def _last_layer(model):
+    last = model.layers[-1]
+    if not isinstance(model, keras.Sequential) and last.output is not model.outputs[0]:
+        return None
+    return last
+
+
+def build_probe(model, path: tuple | None) -> Probe:
+    """The probe for ``path`` (None: scores only), cached per model and layer."""
+    cache = _CACHE.setdefault(model, {})
+    key = tuple(id(layer) for layer in path) if path else None
+    if key in cache:
+        return cache[key]
+    last = _last_layer(model)
+    act = _activation_name(last) if last is not None else None
+    if act is not None and isinstance(last, keras.Model):
+        act = None
+
+    head = None
+    if act is not None:
+        head = (last, _linear_version(last, tuple(_input_shape_of(last))))
+    probe_model = _forward_model(model, path, head)
+    probe = Probe(probe_model, path, act, {})
+    cache[key] = probe
+    return probe
+
+
+def clear_cache(model=None) -> None:
+    """Forget cached probes (all, or one model's) — e.g. after changing a model's structure."""
+    if model is None:
+        _CACHE.clear()
+    else:
+        _CACHE.pop(model, None)

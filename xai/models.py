@@ -1,0 +1,269 @@
+"""The model zoo: ImageNet classifiers from ``keras.applications`` and saved models from disk.
+
+Each architecture is described once, in ``_ZOO``: its builder, its ``preprocess_input``, its
+input size, its default CAM layer and the weights file Keras caches for it. :func:`load` returns
+a :class:`ZooModel` bundling the model with a non-mutating ``preprocess`` and a ``decode`` that
+turns ImageNet probabilities into ``(class_index, class_name, prob)`` triples.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import socket
+import urllib.error
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import keras
+import numpy as np
+
+__all__ = ["ARCHITECTURES", "WeightsUnavailableError", "ZooModel", "default_layer",
+           "imagenet_class_id", "imagenet_class_names", "load"]
+
+_CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
+_CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """ImageNet weights are neither in the Keras cache nor downloadable (e.g. offline)."""
+
+
+class _Arch(NamedTuple):
+    builder: Callable          # keras.applications constructor
+    preprocess_input: Callable  # keras.applications.<module>.preprocess_input
+    input_size: tuple           # default (H, W)
+    default_layer: str          # last spatial feature map, the usual CAM layer
+    weights_stem: str           # Keras cache name: <stem>_weights_tf_dim_ordering_tf_kernels.h5
+
+
+_A = keras.applications
+_ZOO = {
+    "vgg16": _Arch(_A.VGG16, _A.vgg16.preprocess_input, (224, 224), "block5_conv3", "vgg16"),
+    "inceptionv3": _Arch(_A.InceptionV3, _A.inception_v3.preprocess_input, (299, 299),
+                         "mixed10", "inception_v3"),
+    "xception": _Arch(_A.Xception, _A.xception.preprocess_input, (299, 299),
+                      "block14_sepconv2_act", "xception"),
+    "resnet50": _Arch(_A.ResNet50, _A.resnet50.preprocess_input, (224, 224),
+                      "conv5_block3_out", "resnet50"),
+    "resnet152": _Arch(_A.ResNet152, _A.resnet.preprocess_input, (224, 224),
+                       "conv5_block3_out", "resnet152"),
+    "densenet121": _Arch(_A.DenseNet121, _A.densenet.preprocess_input, (224, 224), "relu",
+                         "densenet121"),
+    "mobilenet": _Arch(_A.MobileNet, _A.mobilenet.preprocess_input, (224, 224),
+                       "conv_pw_13_relu", "mobilenet"),
+}
+del _A
+
+#: Names accepted by :func:`load` (besides a path to a saved model).
+ARCHITECTURES = tuple(_ZOO)
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A classifier with everything needed to explain it.
+
+    Attributes
+    ----------
+    name : str
+        Architecture name, or the file stem for a model loaded from a path.
+    model : keras.Model
+        The Keras model.
+    preprocess : callable
+        ``preprocess(images) -> float32 array``: RGB images (N, H, W, 3), uint8 or float in
+        [0, 255], to model input. Never modifies its argument.
+    decode : callable or None
+        ``decode(probs, top=5)``: (N, 1000) probabilities to a per-sample list of
+        ``(class_index, class_name, prob)``, best first. None if the model is not an ImageNet
+        classifier.
+    input_size : tuple of int
+        Spatial input size, (H, W) for images, (T,) for 1-D signals.
+    default_layer : str or None
+        Default CAM layer; None lets the explainer pick the last spatial map.
+    """
+
+    name: str
+    model: keras.Model
+    preprocess: Callable
+    decode: Callable | None
+    input_size: tuple
+    default_layer: str | None
+
+
+def _canonical(name):
+    key = str(name).lower().replace("_", "").replace("-", "")
+    if key not in _ZOO or isinstance(name, os.PathLike):
+        raise ValueError(f"Unknown architecture {name!r}; choose one of "
+                         f"{', '.join(ARCHITECTURES)} or give the path of a saved .keras/.h5 model.")
+    return key
+
+
+def default_layer(name):
+    """Name of the default CAM layer of architecture `name` (e.g. ``"vgg16"`` -> ``"block5_conv3"``)."""
+    return _ZOO[_canonical(name)].default_layer
+
+
+def _make_preprocess(preprocess_input):
+    def preprocess(images):
+        # Copy first: keras' preprocess_input modifies float NumPy arrays in place.
+        x = np.array(images, dtype=np.float32, copy=True)
+        return np.asarray(preprocess_input(x), dtype=np.float32)
+    preprocess.__doc__ = f"RGB images in [0, 255] -> model input, via {preprocess_input.__module__}."
+    return preprocess
+
+
+def _as_float32(images):
+    """Identity preprocessing: a float32 copy of `images`."""
+    return np.array(images, dtype=np.float32, copy=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _class_index():
+    path = keras.utils.get_file("imagenet_class_index.json", _CLASS_INDEX_URL,
+                                cache_subdir="models", file_hash=_CLASS_INDEX_MD5)
+    with open(path) as f:
+        index = json.load(f)
+    return tuple(tuple(index[str(i)]) for i in range(1000))  # (wnid, name)
+
+
+def imagenet_class_names():
+    """The 1000 ImageNet class names in Keras' order (e.g. index 281 is ``"tabby"``)."""
+    return [name for _, name in _class_index()]
+
+
+def _norm(name):
+    return " ".join(str(name).lower().replace("_", " ").split())
+
+
+def imagenet_class_id(name):
+    """Index of an ImageNet class from its Keras name or WordNet id.
+
+    Case-insensitive; underscores and spaces are equivalent (``"Egyptian cat"`` -> 285). The two
+    names that occur twice in the index (``crane``: 134, 517; ``maillot``: 638, 639) give the first.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing close matches.
+    """
+    key = _norm(name)
+    for i, (wnid, cls) in enumerate(_class_index()):
+        if key in (_norm(cls), wnid.lower()):
+            return i
+    names = [_norm(c) for _, c in _class_index()]
+    close = [n for n in names if key and key in n.split()]  # "cat" -> "egyptian cat", ...
+    close += [n for n in difflib.get_close_matches(key, names, n=5) if n not in close]
+    hint = f"; did you mean {', '.join(repr(c) for c in close[:8])}?" if close else ""
+    raise ValueError(f"Unknown ImageNet class {name!r}{hint} (see imagenet_class_names())")
+
+
+def _decode(probs, top=5):
+    """(N, 1000) probabilities -> per sample, the `top` ``(class_index, class_name, prob)``."""
+    p = np.asarray(keras.ops.convert_to_numpy(probs), dtype=np.float32)
+    if p.ndim != 2 or p.shape[1] != 1000:
+        raise ValueError(f"decode expects probabilities of shape (N, 1000), got {p.shape}")
+    names = imagenet_class_names()
+    order = np.argsort(-p, axis=1, kind="stable")[:, :top]
+    return [[(int(i), names[i], float(row[i])) for i in idx] for row, idx in zip(p, order)]
+
+
+def _weights_file(key, kwargs):
+    """File name Keras caches the ImageNet weights under, for these builder arguments."""
+    top = kwargs.get("include_top", True)
+    if key == "mobilenet":
+        alpha = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(float(kwargs.get("alpha", 1.0)), "2_5")
+        rows = (kwargs.get("input_shape") or (224,))[0]
+        return f"mobilenet_{alpha}_{rows}_tf{'' if top else '_no_top'}.h5"
+    return f"{_ZOO[key].weights_stem}_weights_tf_dim_ordering_tf_kernels{'' if top else '_notop'}.h5"
+
+
+def _keras_cache_dir():
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    if not os.access(home, os.W_OK):  # keras.utils.get_file falls back the same way
+        home = "/tmp/.keras"
+    return Path(home) / "models"
+
+
+def _is_fetch_error(exc):
+    """True if `exc`, or an exception it was raised from, is a failed download."""
+    while exc is not None:
+        if isinstance(exc, (urllib.error.URLError, ConnectionError, socket.timeout)) or (
+                str(exc).startswith("URL fetch failure")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _load_architecture(key, weights, kwargs):
+    arch = _ZOO[key]
+    if key == "mobilenet":
+        kwargs.setdefault("alpha", 1.0)
+    if weights not in ("imagenet", None):
+        weights = os.fspath(weights)
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"weights file not found: {weights!r}")
+    try:
+        model = arch.builder(weights=weights, **kwargs)
+    except Exception as exc:
+        if weights != "imagenet" or not _is_fetch_error(exc):
+            raise
+        fname = _weights_file(key, kwargs)
+        raise WeightsUnavailableError(
+            f"ImageNet weights for {key!r} are not in the Keras cache (or fail its checksum) and "
+            f"could not be downloaded ({exc}). Keras looks for the file {fname!r} in "
+            f"$KERAS_HOME/models/ (here {_keras_cache_dir()}; KERAS_HOME is read when keras is "
+            f"first imported). Put the file there, or pass it directly: "
+            f"xai.models.load({key!r}, weights='/path/to/{fname}'); weights=None gives an "
+            "untrained model.") from exc
+    size = tuple(model.input_shape[1:3])
+    return ZooModel(name=key, model=model, preprocess=_make_preprocess(arch.preprocess_input),
+                    decode=_decode if kwargs.get("include_top", True) else None,
+                    input_size=arch.input_size if None in size else size,
+                    default_layer=arch.default_layer)
+
+
+def _load_path(path, weights, preprocess=None, **kwargs):
+    model = keras.models.load_model(path, compile=False, **kwargs)
+    if weights not in ("imagenet", None):
+        model.load_weights(os.fspath(weights))
+    out = model.outputs[0].shape if getattr(model, "outputs", None) else model.output_shape
+    return ZooModel(name=Path(path).stem, model=model, preprocess=preprocess or _as_float32,
+                    decode=_decode if out[-1] == 1000 else None,
+                    input_size=tuple(model.inputs[0].shape[1:-1]), default_layer=None)
+
+
+def load(name, weights="imagenet", **kwargs):
+    """Load a zoo architecture or a saved model.
+
+    Parameters
+    ----------
+    name : str or path
+        One of :data:`ARCHITECTURES` (case, ``_`` and ``-`` ignored: ``"inception_v3"`` works), or
+        the path of a saved ``.keras``/``.h5`` model (loaded with ``compile=False``).
+    weights : {"imagenet", None} or path
+        ``"imagenet"`` (Keras cache ``$KERAS_HOME/models/``, downloaded when online), None for
+        random initialisation, or a weights file. For a saved model, only a path has an effect.
+    **kwargs
+        Passed to the ``keras.applications`` builder (e.g. ``alpha=0.25`` for MobileNet,
+        ``include_top``, ``input_shape``) or to ``keras.models.load_model``. A saved model
+        also takes ``preprocess=`` (default: cast to float32).
+
+    Returns
+    -------
+    ZooModel
+
+    Raises
+    ------
+    WeightsUnavailableError
+        ImageNet weights are neither cached nor downloadable; the message names the file.
+    ValueError
+        Unknown architecture name.
+    """
+    if isinstance(name, os.PathLike) or str(name).lower().endswith((".keras", ".h5")) or (
+            os.path.exists(name) and str(name).lower().replace("_", "").replace("-", "") not in _ZOO):
+        if not os.path.exists(name):
+            raise FileNotFoundError(f"saved model not found: {os.fspath(name)!r}")
+        return _load_path(name, weights, **kwargs)
+    return _load_architecture(_canonical(name), weights, dict(kwargs))
