@@ -137,18 +137,20 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
                      normalize=True, upsample=True, batch_size=32, seed=None, progress=True):
     """Smooth Grad-CAM++ (Omeiza et al., 2019): Grad-CAM++ averaged over ``n`` noisy copies
     x + N(0, σ²), σ = spread · (max(x) − min(x)) per sample. All copies run in batched passes;
-    the target is the clean input's class. Noise depends on ``seed`` only, not on batch_size."""
+    the target is the clean input's class. The n noise draws depend on ``seed`` only and are
+    shared by all samples (so results do not depend on batch_size or on the batch's makeup)."""
     probe, x, targets = prepare(model, x, layer, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)  # clean top-1 for all noisy copies
     fn = raw_cam_fn(probe, "gradcam++", score)
     rng = seeded_rng(seed)
     xn = x.numpy()
     sigma = spread * (xn.reshape(len(xn), -1).max(1) - xn.reshape(len(xn), -1).min(1))
-    owner = np.repeat(np.arange(len(xn)), n)
+    owner, copy = np.divmod(np.arange(len(xn) * n), n)
+    noise = rng.standard_normal((n,) + xn.shape[1:], np.float32)  # shared by all samples
     total = None
     for s in chunks(len(owner), batch_size, progress, desc="smooth_gradcam++"):
         idx = owner[s]
-        noisy = xn[idx] + rng.standard_normal(xn[idx].shape, np.float32) * \
+        noisy = xn[idx] + noise[copy[s]] * \
             sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1)).astype(np.float32)
         raw = fn(tf.constant(noisy), targets[idx])[0].numpy()
         if total is None:

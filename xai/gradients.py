@@ -49,19 +49,20 @@ def saliency(model, x, target=None, score="logit", batch_size=32, progress=True)
 def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_size=32,
                seed=None, progress=True):
     """SmoothGrad (Smilkov et al., 2017): mean gradient over ``n`` copies x + N(0, σ²),
-    σ = spread · (max(x) − min(x)) per sample."""
+    σ = spread · (max(x) − min(x)) per sample; the n seeded noise draws are shared by all
+    samples."""
     probe, x, targets = _prepare(model, x, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)
     fn = grad_fn(probe, score)
     xn, rng = x.numpy(), seeded_rng(seed)
     flat = xn.reshape(len(xn), -1)
     sigma = (spread * (flat.max(1) - flat.min(1))).astype(np.float32)
-    owner = np.repeat(np.arange(len(xn)), n)
+    owner, copy = np.divmod(np.arange(len(xn) * n), n)
+    noise = rng.standard_normal((n,) + xn.shape[1:], np.float32)  # shared by all samples
     total = np.zeros(xn.shape, np.float64)
     for s in chunks(len(owner), batch_size, progress, "smoothgrad"):
         idx = owner[s]
-        noise = rng.standard_normal(xn[idx].shape, np.float32)
-        noisy = xn[idx] + noise * sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1))
+        noisy = xn[idx] + noise[copy[s]] * sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1))
         np.add.at(total, idx, fn(tf.constant(noisy), targets[idx])[0].numpy())
     return (total / n).astype(np.float32)
 

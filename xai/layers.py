@@ -68,12 +68,7 @@ def resolve_layer(model, layer=None) -> tuple:
     """
     paths = [p for p in walk(model) if not isinstance(p[-1], keras.layers.InputLayer)]
     if layer is None:
-        spatial = [p for p in paths if is_spatial(p[-1]) and not isinstance(p[-1], keras.Model)]
-        while spatial and spatial[-1][-1].__class__.__name__.startswith(_LOCAL_POOLING):
-            spatial.pop()
-        if not spatial:
-            raise _no_layer_error(model, "No layer found automatically")
-        return spatial[-1]
+        return _auto_layer(model, paths)
     if isinstance(layer, str):
         found = [p for p in paths if p[-1].name == layer]
         if not found:
@@ -94,6 +89,25 @@ def resolve_layer(model, layer=None) -> tuple:
         raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape "
                                      f"{output_shape(path[-1])}, not a spatial feature map")
     return path
+
+
+def _auto_layer(model, paths) -> tuple:
+    """Last spatial map (spatial size > 1) before the first global pooling / flatten, skipping
+    trailing local pooling and dropout."""
+    spatial = []
+    for p in paths:
+        kind = p[-1].__class__.__name__
+        if spatial and (kind.startswith("Global") or kind == "Flatten"):
+            break
+        shape = output_shape(p[-1])
+        if (is_spatial(p[-1]) and not isinstance(p[-1], keras.Model)
+                and any(d is None or d > 1 for d in shape[1:-1])):
+            spatial.append(p)
+    while spatial and spatial[-1][-1].__class__.__name__.startswith(_LOCAL_POOLING):
+        spatial.pop()
+    if not spatial:
+        raise _no_layer_error(model, "No layer found automatically")
+    return spatial[-1]
 
 
 # ---------------------------------------------------------------- rebuilding the forward pass

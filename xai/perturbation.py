@@ -20,7 +20,8 @@ def min_max(maps):
 def rise_masks(rng: np.random.Generator, count: int, size: tuple, grid: int = 7, p: float = 0.5):
     """RISE masks (Petsiuk et al., 2018, sec. 3.2): ``grid``×``grid`` binary cells kept with
     probability p, bilinearly upsampled to (grid+1)·cell and cropped at a random shift.
-    ``size`` is (H, W) or (T,); returns float32 (count, *size)."""
+    ``size`` is (H, W) or (T,). Returns a function ``render(slice)`` → float32 (B, *size), so
+    masks are drawn once (independent of batch size) and rendered chunk by chunk."""
     size2 = tuple(size) + (1,) * (2 - len(size))
     cells = tuple(grid if s > 1 else 1 for s in size2)
     cell = tuple(int(np.ceil(s / c)) for s, c in zip(size2, cells))
@@ -28,11 +29,15 @@ def rise_masks(rng: np.random.Generator, count: int, size: tuple, grid: int = 7,
     keep = (rng.random((count,) + cells) < p).astype(np.float32)
     shift = np.stack([rng.integers(0, k, count) if s > 1 else np.zeros(count, int)
                       for s, k in zip(size2, cell)], 1)
-    big = tf.image.resize(keep[..., None], up, "bilinear")[..., 0]
-    rows = shift[:, :1] + np.arange(size2[0])
-    cols = shift[:, 1:] + np.arange(size2[1])
-    masks = tf.gather(tf.gather(big, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-    return tf.reshape(masks, (count,) + tuple(size))
+
+    def render(part: slice):
+        big = tf.image.resize(keep[part][..., None], up, "bilinear")[..., 0]
+        rows = shift[part, :1] + np.arange(size2[0])
+        cols = shift[part, 1:] + np.arange(size2[1])
+        masks = tf.gather(tf.gather(big, rows, axis=1, batch_dims=1), cols, axis=2,
+                          batch_dims=1)
+        return tf.reshape(masks, (-1,) + tuple(size))
+    return render
 
 
 def _rise_fn(model, score):
@@ -67,8 +72,9 @@ def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5
     targets = scores.fix_targets(model, x, targets, batch_size)
     rng, size = seeded_rng(seed), tuple(x.shape[1:-1])
     total = np.zeros((int(x.shape[0]),) + size, np.float64)
+    render = rise_masks(rng, n_masks, size, grid, p)
     for s in chunks(n_masks, batch_size, progress, "RISE masks"):
-        masks = rise_masks(rng, s.stop - s.start, size, grid, p)
+        masks = render(s)
         for i in range(len(total)):
             total[i] += fn(x[i], masks, tf.constant(targets[i], tf.int32)).numpy()
     sal = (total / (n_masks * p)).astype(np.float32)

@@ -1,0 +1,227 @@
+"""xai.metrics against hand-computed values on fixed linear-softmax models.
+
+The models are ``softmax(W . flatten(x))`` with hand-set W, so every masked score has a closed
+form: with class 0 weights 1 and class 1 weights 0, the logits are (sum(x), 0) and the class-0
+probability is sigmoid(sum(x)).
+"""
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from xai import metrics
+
+
+def sig(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def linear_softmax(input_shape, weights):
+    """softmax(flatten(x) @ weights), no bias; weights (prod(input_shape), classes)."""
+    model = keras.Sequential([
+        keras.Input(input_shape),
+        keras.layers.Flatten(),
+        keras.layers.Dense(weights.shape[1], activation="softmax", use_bias=False),
+    ])
+    model.layers[-1].set_weights([np.asarray(weights, np.float32)])
+    return model
+
+
+@pytest.fixture(scope="module")
+def sum_model():
+    """Signals (4, 1): logits (sum x, 0)."""
+    w = np.zeros((4, 2), np.float32)
+    w[:, 0] = 1.0
+    return linear_softmax((4, 1), w)
+
+
+@pytest.fixture(scope="module")
+def image_model():
+    """Images (2, 2, 3): logits (sum over pixels and channels, 0)."""
+    w = np.zeros((12, 2), np.float32)
+    w[:, 0] = 1.0
+    return linear_softmax((2, 2, 3), w)
+
+
+# three signals and maps; see test_drop_increase_hand_computed for the arithmetic
+X = np.array([[0.5, -1.0, 2.0, 0.25],
+              [1.0, 1.0, -0.5, 0.5],
+              [-1.0, -1.0, 0.5, 0.0]], np.float32)[..., None]
+M = np.array([[4.0, 1.0, 3.0, 2.0],
+              [0.1, 0.9, 0.8, 0.2],
+              [1.0, 0.0, 2.0, 3.0]])
+
+
+def test_drop_increase_hand_computed(sum_model):
+    # keep 50% = 2 of 4 points, the rest 0.
+    # A: sum 1.75 -> class 0 (p = sig(1.75)); keeps x0, x2 -> sum 2.5: p rises -> increase.
+    # B: sum 2 -> class 0; keeps x1, x2 -> sum 0.5: drop (sig(2) - sig(.5)) / sig(2).
+    # C: sum -1.5 -> class 1 (p = sig(1.5)); keeps x3, x2 -> sum 0.5 -> p1 = sig(-0.5).
+    drop_b = (sig(2) - sig(0.5)) / sig(2)
+    drop_c = (sig(1.5) - sig(-0.5)) / sig(1.5)
+    out = metrics.drop_increase(sum_model, X, M, keep=0.5, return_scores=True)
+    assert out["drop"] == pytest.approx((0 + drop_b + drop_c) / 3, rel=1e-5)
+    assert out["increase"] == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(out["target"], [0, 0, 1])
+    np.testing.assert_allclose(out["y"], [sig(1.75), sig(2), sig(1.5)], rtol=1e-5)
+    np.testing.assert_allclose(out["y_kept"], [sig(2.5), sig(0.5), sig(-0.5)], rtol=1e-5)
+
+
+def test_drop_increase_target_keep_and_baseline(sum_model):
+    # fixed target 0 for all, keep 25% = 1 point, removed points set to 1.0
+    # A keeps x0=0.5, others 1 -> 3.5; B keeps x1=1 -> 4; C keeps x3=0 -> 3
+    out = metrics.drop_increase(sum_model, X, M, keep=0.25, target=0, baseline=1.0,
+                                return_scores=True)
+    np.testing.assert_allclose(out["y"], [sig(1.75), sig(2), sig(-1.5)], rtol=1e-5)
+    np.testing.assert_allclose(out["y_kept"], [sig(3.5), sig(4), sig(3)], rtol=1e-5)
+    assert out["increase"] == 1.0 and out["drop"] == 0.0
+    # per-sample targets
+    out = metrics.drop_increase(sum_model, X, M, keep=0.5, target=[1, 0, 0], return_scores=True)
+    np.testing.assert_allclose(out["y"], [sig(-1.75), sig(2), sig(-1.5)], rtol=1e-5)
+    np.testing.assert_allclose(out["y_kept"], [sig(-2.5), sig(0.5), sig(0.5)], rtol=1e-5)
+    expected = ((sig(-1.75) - sig(-2.5)) / sig(-1.75) + (sig(2) - sig(0.5)) / sig(2)) / 3
+    assert out["drop"] == pytest.approx(expected, rel=1e-5)
+    assert out["increase"] == pytest.approx(1 / 3)
+    # keeping everything changes nothing
+    assert metrics.drop_increase(sum_model, X, M, keep=1.0)["drop"] == pytest.approx(0, abs=1e-6)
+
+
+def test_deletion_insertion_hand_computed_logit(image_model):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)
+    m = np.array([[[3.0, 0.0], [1.0, 2.0]]])  # order: (0,0), (1,1), (1,0), (0,1)
+    s = x[0].sum(-1)  # per-pixel contribution to logit 0
+    total = s.sum()
+    target = 0
+    dele = [total, total - s[0, 0], total - s[0, 0] - s[1, 1], s[0, 1], 0.0]
+    ins = [0.0, s[0, 0], s[0, 0] + s[1, 1], s[0, 0] + s[1, 1] + s[1, 0], total]
+
+    def trap(c):  # trapezoid rule on 5 equally spaced points in [0, 1]
+        return 0.25 * (c[0] / 2 + c[1] + c[2] + c[3] + c[4] / 2)
+
+    auc, curves, fr = metrics.deletion_auc(image_model, x, m, steps=4, target=target,
+                                           score="logit", return_curves=True)
+    np.testing.assert_allclose(fr, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose(curves[0], dele, atol=1e-5)
+    assert auc.shape == (1,) and auc[0] == pytest.approx(trap(dele), abs=1e-5)
+    auc, curves, _ = metrics.insertion_auc(image_model, x, m, steps=4, target=target,
+                                           score="logit", return_curves=True)
+    np.testing.assert_allclose(curves[0], ins, atol=1e-5)
+    assert auc[0] == pytest.approx(trap(ins), abs=1e-5)
+    # two steps: half the pixels (the top two) at the midpoint
+    _, curves, _ = metrics.deletion_auc(image_model, x, m, steps=2, target=0, score="logit",
+                                        return_curves=True)
+    np.testing.assert_allclose(curves[0], [total, s[0, 1] + s[1, 0], 0.0], atol=1e-5)
+
+
+def test_full_shape_maps_are_averaged_over_channels(image_model):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 2, 2, 3)).astype(np.float32)
+    # channel means rank pixels (0,1) > (1,0) > (0,0) > (1,1); channel maxima would not
+    full = np.array([[[0.0, 0.0, 0.9], [0.5, 0.5, 0.5]],
+                     [[0.6, 0.0, 0.0], [-1.0, 0.0, 0.0]]])
+    full = np.stack([full, full])
+    mean = full.mean(-1)
+    a = metrics.deletion_auc(image_model, x, full, steps=4, score="logit")
+    b = metrics.deletion_auc(image_model, x, mean, steps=4, score="logit")
+    np.testing.assert_allclose(a, b)
+    s = x.sum(-1)
+    first_removed = s.sum(axis=(1, 2)) - s[:, 0, 1]  # (0,1) goes first
+    _, curves, _ = metrics.deletion_auc(image_model, x, full, steps=4, target=0, score="logit",
+                                        return_curves=True)
+    np.testing.assert_allclose(curves[:, 1], first_removed, atol=1e-5)
+
+
+def test_probability_curves_closed_form(sum_model):
+    # deletion on signal A with baseline 0, one point per step, order x0, x2, x3, x1
+    x = X[:1]
+    _, curves, _ = metrics.deletion_auc(sum_model, x, M[:1], steps=4, return_curves=True)
+    sums = [1.75, 1.25, -0.75, -1.0, 0.0]
+    np.testing.assert_allclose(curves[0], [sig(v) for v in sums], rtol=1e-5)
+
+
+def test_batched_equals_looped(sum_model):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(7, 4, 1)).astype(np.float32)
+    m = rng.random((7, 4))
+    for fn in (metrics.deletion_auc, metrics.insertion_auc):
+        big = fn(sum_model, x, m, steps=4, batch_size=64)
+        small = fn(sum_model, x, m, steps=4, batch_size=3)
+        looped = np.concatenate([fn(sum_model, x[i:i + 1], m[i:i + 1], steps=4) for i in range(7)])
+        np.testing.assert_allclose(big, small, rtol=1e-6)
+        np.testing.assert_allclose(big, looped, rtol=1e-6)
+    d1 = metrics.drop_increase(sum_model, x, m, batch_size=2, return_scores=True)
+    d2 = metrics.drop_increase(sum_model, x, m, batch_size=64, return_scores=True)
+    np.testing.assert_allclose(d1["y_kept"], d2["y_kept"], rtol=1e-6)
+
+
+def test_informative_window_beats_random_map():
+    """Class decided by the sum over a known window; a map on that window must win."""
+    t, lo, hi = 40, 10, 20
+    w = np.zeros((t, 2), np.float32)
+    w[lo:hi, 0], w[lo:hi, 1] = 0.2, -0.2
+    model = linear_softmax((t, 1), w)
+    rng = np.random.default_rng(0)
+    n = 32
+    y = rng.integers(0, 2, n)
+    x = rng.normal(0, 1, (n, t, 1)).astype(np.float32)
+    x[:, lo:hi, 0] += np.where(y == 0, 1.0, -1.0)[:, None]
+    informative = np.zeros((n, t))
+    informative[:, lo:hi] = 1.0 + rng.random((n, hi - lo))
+    random_map = rng.random((n, t))
+
+    d_inf, c_inf, fr = metrics.deletion_auc(model, x, informative, steps=40, return_curves=True)
+    d_rand = metrics.deletion_auc(model, x, random_map, steps=40)
+    # once the window (first 25% of the ranking) is gone both classes are equally likely
+    np.testing.assert_allclose(c_inf[:, fr >= 0.25], 0.5, atol=1e-6)
+    assert d_inf.mean() < d_rand.mean() - 0.1
+    assert np.mean(d_inf < d_rand) > 0.8
+    i_inf = metrics.insertion_auc(model, x, informative, steps=40)
+    i_rand = metrics.insertion_auc(model, x, random_map, steps=40)
+    assert i_inf.mean() > i_rand.mean() + 0.1
+    assert np.mean(i_inf > i_rand) > 0.8
+    di_inf = metrics.drop_increase(model, x, informative, keep=0.3)
+    di_rand = metrics.drop_increase(model, x, random_map, keep=0.3)
+    assert di_inf["drop"] == pytest.approx(0.0, abs=1e-6)  # the kept 30% contains the window
+    assert di_rand["drop"] > 0.2
+
+
+def test_blur_baseline_on_constant_input(sum_model):
+    # blurring a constant signal leaves it unchanged, so insertion's curve is flat at Y
+    x = np.full((1, 4, 1), 0.3, np.float32)
+    auc, curves, _ = metrics.insertion_auc(sum_model, x, M[:1], steps=4, baseline="blur",
+                                           return_curves=True)
+    np.testing.assert_allclose(curves[0], sig(1.2), rtol=1e-5)
+    assert auc[0] == pytest.approx(sig(1.2), rel=1e-5)
+
+
+def test_nan_and_constant_maps_give_finite_numbers(sum_model):
+    m = M.copy()
+    m[0, 1] = np.nan
+    out = metrics.deletion_auc(sum_model, X, m, steps=4)
+    assert np.all(np.isfinite(out))
+    # NaN ranks last: sample A's deletion order is unchanged (x1 had the lowest value)
+    np.testing.assert_allclose(out[0], metrics.deletion_auc(sum_model, X[:1], M[:1], steps=4)[0])
+    zero = metrics.drop_increase(sum_model, X, np.zeros((3, 4)))
+    assert np.isfinite(zero["drop"]) and np.isfinite(zero["increase"])
+
+
+def test_errors(sum_model):
+    with pytest.raises(ValueError, match=r"\(3, 5\).*\(3, 4, 1\)"):
+        metrics.drop_increase(sum_model, X, np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"\(2, 4\).*\(3, 4, 1\)"):
+        metrics.deletion_auc(sum_model, X, np.zeros((2, 4)))
+    for keep in (0, 0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="keep"):
+            metrics.drop_increase(sum_model, X, M, keep=keep)
+    with pytest.raises(ValueError, match="score='probability'"):
+        metrics.drop_increase(sum_model, X, M, score="logit")  # sample C's logit 0 is <= 0
+    with pytest.raises(ValueError, match="baseline"):
+        metrics.insertion_auc(sum_model, X, M, baseline="noise")
+    with pytest.raises(ValueError, match="steps"):
+        metrics.deletion_auc(sum_model, X, M, steps=0)
+    with pytest.raises(ValueError):
+        metrics.deletion_auc(sum_model, X, M, target=5)
+    with pytest.raises(ValueError, match="score"):
+        metrics.deletion_auc(sum_model, X, M, score="softmax")

@@ -1,0 +1,389 @@
+"""Datasets and images: MNIST-1D, Kather 2016 colorectal histology ("HMT"), image files.
+
+Loaders return plain NumPy arrays in the space the models expect; they know nothing about
+explanation methods. Images are read with OpenCV (``cv2.imdecode``), which handles JPEG, PNG,
+TIFF and BMP, grayscale and RGBA, and 16-bit files, and works the same for files on disk and
+members of a zip archive.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+__all__ = [
+    "REPO_ROOT",
+    "KATHER_CLASSES",
+    "KATHER_FOLDERS",
+    "IMAGE_EXTENSIONS",
+    "mnist1d",
+    "load_kather",
+    "load_kather_tfds",
+    "load_image",
+    "load_images",
+    "sample_images",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+# --------------------------------------------------------------------------------------------
+# MNIST-1D
+# --------------------------------------------------------------------------------------------
+
+_MNIST1D_CACHE = "mnist1d_canonical.npz"
+
+
+def _resolve_dir(path) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _make_mnist1d() -> dict:
+    """Generate the canonical MNIST-1D split with the mnist1d package, offline.
+
+    ``mnist1d.data.make_dataset`` reseeds Python's and NumPy's global random generators; their
+    states are restored afterwards so that loading data never changes a caller's random stream.
+    """
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "MNIST-1D needs the `mnist1d` package: pip install mnist1d"
+        ) from err
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        d = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    return {
+        "x_train": np.asarray(d["x"], np.float32)[..., None],
+        "y_train": np.asarray(d["y"], np.int64),
+        "x_test": np.asarray(d["x_test"], np.float32)[..., None],
+        "y_test": np.asarray(d["y_test"], np.int64),
+        "t": np.asarray(d["t"], np.float32),
+    }
+
+
+def mnist1d(cache_dir="data/") -> dict:
+    """The canonical MNIST-1D dataset (Greydanus 2020), generated offline.
+
+    Calls ``mnist1d.data.make_dataset(get_dataset_args())`` -- the package's default arguments:
+    5000 signals, seed 42, 80/20 split, length 40 -- never ``get_dataset`` (which downloads).
+
+    Parameters
+    ----------
+    cache_dir : str or Path or None
+        Folder for a ``.npz`` cache of the generated arrays. Relative paths are taken from the
+        repository root (``data/`` by default, which git ignores). ``None`` disables caching.
+
+    Returns
+    -------
+    dict
+        ``x_train`` float32 (4000, 40, 1), ``y_train`` int64 (4000,), ``x_test`` float32
+        (1000, 40, 1), ``y_test`` int64 (1000,), ``t`` float32 (40,) (the sample positions).
+    """
+    keys = ("x_train", "y_train", "x_test", "y_test", "t")
+    cache = None if cache_dir is None else _resolve_dir(cache_dir) / _MNIST1D_CACHE
+    if cache is not None and cache.is_file():
+        try:
+            with np.load(cache) as z:
+                data = {k: z[k] for k in keys}
+            if data["x_train"].shape == (4000, 40, 1) and data["x_test"].shape == (1000, 40, 1):
+                return data
+        except Exception:  # corrupt or partial cache: regenerate below
+            pass
+    data = _make_mnist1d()
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            # write to a temporary file then rename, so concurrent readers never see half a file
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz.tmp")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **data)
+            os.replace(tmp, cache)
+        except OSError:  # read-only checkout: caching is only an optimisation
+            pass
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------
+
+
+def _as_hw(size):
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)):
+        return int(size), int(size)
+    h, w = size
+    return int(h), int(w)
+
+
+def _decode(buf: bytes | np.ndarray, what: str) -> np.ndarray:
+    """Bytes of an image file -> uint8 RGB (H, W, 3)."""
+    import cv2
+
+    arr = np.frombuffer(buf, np.uint8) if isinstance(buf, (bytes, bytearray)) else buf
+    # IMREAD_COLOR: gray -> 3 channels, alpha dropped, 16-bit -> 8-bit, EXIF orientation applied
+    img = cv2.imdecode(arr, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"could not decode {what} as an image (supported: {', '.join(IMAGE_EXTENSIONS)})")
+    return np.ascontiguousarray(img[..., ::-1])  # BGR -> RGB
+
+
+def _resize(img: np.ndarray, hw, interpolation) -> np.ndarray:
+    import cv2
+
+    if hw is None or img.shape[:2] == tuple(hw):
+        return img
+    return cv2.resize(img, (hw[1], hw[0]), interpolation=interpolation)
+
+
+def load_image(path, size=None) -> np.ndarray:
+    """Read an image file as uint8 RGB.
+
+    Parameters
+    ----------
+    path : str or Path
+        Image file (JPEG, PNG, TIFF, BMP, WebP). Grayscale is expanded to 3 channels, an alpha
+        channel is dropped, 16-bit images are scaled to 8 bits.
+    size : int or (H, W), optional
+        Resize to this size with ``cv2.INTER_AREA``.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 (H, W, 3).
+    """
+    import cv2
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {path}")
+    img = _decode(np.fromfile(path, np.uint8), str(path))
+    return _resize(img, _as_hw(size), cv2.INTER_AREA)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def load_images(paths_or_folder, size=None):
+    """Read several images into one uint8 batch.
+
+    Parameters
+    ----------
+    paths_or_folder : str, Path or sequence of them
+        A folder (its image files, sorted by name, not recursive) or a list of image files.
+    size : int or (H, W), optional
+        Resize every image to this size (``cv2.INTER_AREA``). Required when the images differ
+        in size.
+
+    Returns
+    -------
+    images : np.ndarray
+        uint8 (N, H, W, 3).
+    names : list of str
+        The file names (without folder).
+    """
+    if isinstance(paths_or_folder, (str, os.PathLike)):
+        p = Path(paths_or_folder).expanduser()
+        if p.is_dir():
+            paths = _image_files(p)
+            if not paths:
+                raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder {p}")
+        else:
+            paths = [p]
+    else:
+        paths = [Path(q).expanduser() for q in paths_or_folder]
+        if not paths:
+            raise ValueError("load_images got an empty list of paths")
+    imgs = [load_image(p, size) for p in paths]
+    shapes = {im.shape for im in imgs}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"images have different sizes {sorted(shapes)}; pass size=(H, W) to resize them"
+        )
+    return np.stack(imgs), [p.name for p in paths]
+
+
+_SAMPLE_IMAGES = ("chelsea", "coffee", "astronaut", "rocket")
+
+
+def sample_images(size=None) -> dict:
+    """scikit-image's bundled photos (no download): chelsea (cat), coffee, astronaut, rocket.
+
+    Parameters
+    ----------
+    size : int or (H, W), optional
+        Resize every image (``cv2.INTER_AREA``).
+
+    Returns
+    -------
+    dict
+        name -> uint8 (H, W, 3).
+    """
+    import cv2
+    import skimage.data
+
+    hw = _as_hw(size)
+    return {
+        name: _resize(np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]), hw, cv2.INTER_AREA)
+        for name in _SAMPLE_IMAGES
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Kather 2016 colorectal histology ("HMT")
+# --------------------------------------------------------------------------------------------
+
+KATHER_CLASSES = ("tumour", "stroma", "complex", "lympho", "debris", "mucosa", "adipose", "empty")
+KATHER_FOLDERS = (
+    "01_TUMOR", "02_STROMA", "03_COMPLEX", "04_LYMPHO",
+    "05_DEBRIS", "06_MUCOSA", "07_ADIPOSE", "08_EMPTY",
+)
+_KATHER_HINT = (
+    "Download Kather_texture_2016_image_tiles_5000.zip from https://zenodo.org/record/53169 and "
+    "pass the zip (or the folder it unpacks to), or use load_kather_tfds()"
+)
+
+
+def _kather_label(folder_name: str):
+    name = folder_name.upper()
+    if name in KATHER_FOLDERS:
+        return KATHER_FOLDERS.index(name)
+    return None
+
+
+def _kather_finish(imgs, labels, names, size, max_per_class):
+    import cv2
+
+    order = sorted(range(len(names)), key=lambda i: (labels[i], names[i]))
+    if max_per_class is not None:
+        seen, kept = {}, []
+        for i in order:
+            if seen.get(labels[i], 0) < max_per_class:
+                seen[labels[i]] = seen.get(labels[i], 0) + 1
+                kept.append(i)
+        order = kept
+    hw = _as_hw(size)
+    x = np.empty((len(order), *hw, 3), np.float32)
+    for j, i in enumerate(order):
+        img = imgs[i]() if callable(imgs[i]) else imgs[i]
+        x[j] = _resize(img, hw, cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    y = np.asarray([labels[i] for i in order], np.int64)
+    return x, y, [names[i] for i in order]
+
+
+def load_kather(path, size=224, max_per_class=None):
+    """Load the Kather 2016 colorectal texture tiles (the "HMT" study's data).
+
+    Kather et al. 2016, "Multi-class texture analysis in colorectal cancer histology",
+    Sci. Rep. 6:27988; data at Zenodo record 53169: 5000 H&E tiles of 150x150 px, 8 classes.
+
+    Parameters
+    ----------
+    path : str or Path
+        Either a folder holding the class sub-folders ``01_TUMOR`` ... ``08_EMPTY`` (directly or
+        one level down, as the zip unpacks), or the Zenodo zip
+        ``Kather_texture_2016_image_tiles_5000.zip`` itself.
+    size : int or (H, W)
+        Output size; tiles are resized bilinearly (``cv2.INTER_LINEAR``).
+    max_per_class : int, optional
+        Keep at most this many tiles per class (the first by file name), to save memory: the
+        full set at 224x224 is about 3 GB of float32.
+
+    Returns
+    -------
+    x : np.ndarray
+        float32 (N, size, size, 3), RGB in [0, 1].
+    y : np.ndarray
+        int64 (N,), index into :data:`KATHER_CLASSES`.
+    names : list of str
+        ``"<class folder>/<file name>"`` for each tile, in the order of ``x``.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"Kather 2016 data not found at {path}. {_KATHER_HINT}")
+    imgs, labels, names = [], [], []
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path} is a file but not a zip archive. {_KATHER_HINT}")
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                member = PurePosixPath(info.filename)
+                if info.is_dir() or member.suffix.lower() not in IMAGE_EXTENSIONS:
+                    continue
+                if len(member.parts) < 2 or member.name.startswith("."):
+                    continue
+                label = _kather_label(member.parts[-2])
+                if label is None:
+                    continue
+                data = zf.read(info)
+                imgs.append(_decode(data, f"{path}:{info.filename}"))
+                labels.append(label)
+                names.append(f"{member.parts[-2]}/{member.name}")
+    else:
+        root = path
+        if not any(_kather_label(p.name) is not None for p in root.iterdir() if p.is_dir()):
+            subdirs = [p for p in root.iterdir() if p.is_dir()]
+            if len(subdirs) == 1:  # the unpacked zip: Kather_texture_2016_image_tiles_5000/0N_*/
+                root = subdirs[0]
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            label = _kather_label(folder.name)
+            if label is None:
+                continue
+            for f in _image_files(folder):
+                imgs.append(lambda f=f: _decode(np.fromfile(f, np.uint8), str(f)))
+                labels.append(label)
+                names.append(f"{folder.name}/{f.name}")
+    if not names:
+        raise ValueError(
+            f"no Kather 2016 tiles found in {path}: expected class sub-folders "
+            f"{', '.join(KATHER_FOLDERS)} holding image files. {_KATHER_HINT}"
+        )
+    return _kather_finish(imgs, labels, names, size, max_per_class)
+
+
+def load_kather_tfds(size=224, split="train", data_dir=None, max_per_class=None):
+    """The same tiles from TensorFlow Datasets (``colorectal_histology``), same class order.
+
+    Needs ``tensorflow-datasets`` and, the first time, a network connection (TFDS downloads the
+    Zenodo zip and prepares it under ``data_dir``, default ``~/tensorflow_datasets``).
+
+    Returns
+    -------
+    x, y, names
+        As :func:`load_kather`; names are ``"colorectal_histology/<index>"``.
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:
+        raise ImportError(
+            "load_kather_tfds needs tensorflow-datasets: pip install tensorflow-datasets. "
+            "Offline, download Kather_texture_2016_image_tiles_5000.zip (Zenodo record 53169) "
+            "and call load_kather(path_to_zip) instead."
+        ) from err
+    try:
+        ds = tfds.load("colorectal_histology", split=split, as_supervised=True, data_dir=data_dir)
+    except Exception as err:
+        raise RuntimeError(
+            f"tensorflow_datasets could not load 'colorectal_histology' ({type(err).__name__}: "
+            f"{err}). It downloads the data the first time: check the network, or download "
+            "Kather_texture_2016_image_tiles_5000.zip (Zenodo record 53169) and call "
+            "load_kather(path_to_zip)."
+        ) from err
+    imgs, labels, names = [], [], []
+    for i, (img, label) in enumerate(tfds.as_numpy(ds)):
+        imgs.append(np.asarray(img, np.uint8)[..., :3])
+        labels.append(int(label))
+        names.append(f"colorectal_histology/{i:05d}")
+    return _kather_finish(imgs, labels, names, size, max_per_class)

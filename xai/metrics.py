@@ -1,0 +1,296 @@
+"""Numbers from maps: faithfulness metrics that perturb the input along a saliency ranking.
+
+* :func:`drop_increase` -- Average Drop and Increase in Confidence (Chattopadhay et al. 2018,
+  Grad-CAM++, sec. 6): keep only the most salient part of the input and re-score.
+* :func:`deletion_auc` / :func:`insertion_auc` -- Petsiuk et al. 2018 (RISE, sec. 4.2): remove
+  (or add) points in order of decreasing saliency and integrate the score curve.
+
+These functions never compute explanations: they take maps (from :func:`xai.explain` or
+anywhere else) and a model, and return NumPy numbers.
+
+Map shapes. For inputs ``x`` of shape (N, H, W, C) a map is (N, H, W) and the same mask applies
+to every channel; for signals (N, T, C) a map is (N, T). A map with ``x``'s full shape (an
+attribution) is first reduced over channels by the mean. Points are ranked by decreasing map
+value; ties keep their order of position (row-major), NaN ranks last.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["drop_increase", "deletion_auc", "insertion_auc"]
+
+
+# --------------------------------------------------------------------------------------------
+# shared machinery
+# --------------------------------------------------------------------------------------------
+
+
+def _spatial_maps(x: np.ndarray, maps) -> np.ndarray:
+    """Validate ``maps`` against ``x`` and return float (N, P) maps over the P spatial points."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"x must be a batch (N, ...) of inputs; got shape {x.shape}")
+    if x.ndim >= 3 and maps.shape == x.shape:
+        maps = maps.mean(axis=-1)  # attribution with channels: one value per point
+    spatial = x.shape[:-1] if x.ndim >= 3 else x.shape
+    if maps.shape != spatial:
+        raise ValueError(
+            f"maps of shape {maps.shape} do not fit x of shape {x.shape}: expected {spatial} "
+            f"(one value per point, shared by the channels) or {x.shape} (reduced by the mean "
+            "over channels)"
+        )
+    return maps.reshape(len(x), -1)
+
+
+def _ranks(maps2d: np.ndarray) -> np.ndarray:
+    """rank[i, p] = position of point p when sample i's points are sorted by decreasing value."""
+    m = np.where(np.isnan(maps2d), -np.inf, maps2d)
+    order = np.argsort(-m, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(m.shape[1])[None, :], axis=1)
+    return ranks.astype(np.int32)
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    # blur along the spatial axes only (not samples, not channels)
+    sig = [0.0] + [float(sigma)] * (x.ndim - 2) + [0.0] if x.ndim >= 3 else [0.0, float(sigma)]
+    return gaussian_filter(x, sigma=sig, mode="reflect").astype(np.float32)
+
+
+def _baseline(x: np.ndarray, baseline, blur_sigma: float) -> np.ndarray:
+    if isinstance(baseline, str):
+        if baseline != "blur":
+            raise ValueError(f"baseline must be a number, an array or 'blur'; got {baseline!r}")
+        return _blur(x, blur_sigma)
+    b = np.asarray(baseline, np.float32)
+    try:
+        return np.broadcast_to(b, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"baseline of shape {b.shape} does not broadcast to x of shape {x.shape}"
+        ) from None
+
+
+def _scores_fn(model, score: str, batch_size: int):
+    from . import scores
+
+    scores.check_score(score)
+
+    def fn(xb):
+        return scores.class_scores(model, xb, score=score, batch_size=batch_size)
+
+    return fn
+
+
+def _targets(target, all_scores: np.ndarray) -> np.ndarray:
+    from . import scores
+
+    n, num_classes = all_scores.shape
+    t = scores.resolve_targets(target, n, num_classes)
+    return np.where(t < 0, np.argmax(all_scores, axis=1), t).astype(np.int64)
+
+
+def _perturbed_scores(fn, x, base, ranks, counts, targets, mode, batch_size):
+    """Target scores of perturbed copies of x, shape (N, len(counts)).
+
+    Copy (i, j) shows x[i] on the ``counts[j]`` top-ranked points and ``base[i]`` elsewhere
+    (mode "keep"), or the reverse (mode "remove"). Copies are built and scored ``batch_size``
+    at a time, so memory does not grow with N or the number of steps.
+    """
+    n, s = len(x), len(counts)
+    counts = np.asarray(counts, np.int64)
+    shape = x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]
+    out = np.empty(n * s, np.float64)
+    pairs = np.arange(n * s)
+    for start in range(0, n * s, batch_size):
+        p = pairs[start : start + batch_size]
+        i, j = p // s, p % s
+        top = ranks[i] < counts[j][:, None]  # (B, P): the top-ranked points of each copy
+        top = top.reshape(len(p), *shape)
+        if x.ndim >= 3:
+            top = top[..., None]
+        xb = np.where(top, x[i], base[i]) if mode == "keep" else np.where(top, base[i], x[i])
+        out[start : start + len(p)] = fn(xb.astype(np.float32))[np.arange(len(p)), targets[i]]
+    return out.reshape(n, s)
+
+
+def _check_batch(x, batch_size):
+    x = np.asarray(x, np.float32)
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# Average Drop / Increase in Confidence
+# --------------------------------------------------------------------------------------------
+
+
+def drop_increase(
+    model,
+    x,
+    maps,
+    keep=0.3,
+    target=None,
+    score="probability",
+    baseline=0.0,
+    batch_size=64,
+    blur_sigma=5.0,
+    return_scores=False,
+):
+    """Average Drop and Increase in Confidence when only the most salient points are kept.
+
+    After Chattopadhay et al. 2018, "Grad-CAM++" (WACV), sec. 6. With Y the score of the target
+    class on ``x`` and Y' the score on ``x`` with only its top ``keep`` fraction of points
+    (ranked by the map) kept and the rest set to ``baseline``:
+
+        drop     = mean_i max(0, Y_i - Y'_i) / Y_i
+        increase = mean_i [Y'_i > Y_i]
+
+    Lower drop and higher increase mean a more faithful map. Both are fractions in [0, 1]
+    (the paper reports percentages). The paper re-scores ``x`` multiplied by the map itself; this
+    binary top-``keep`` mask makes maps of different methods (and scales) comparable.
+
+    Parameters
+    ----------
+    model : keras.Model
+    x : array (N, H, W, C) or (N, T, C)
+        Inputs in the model's own input space (already preprocessed).
+    maps : array (N, H, W) / (N, T), or x's full shape (averaged over channels)
+    keep : float in (0, 1]
+        Fraction of points kept: ``round(keep * P)`` of the P points (at least one).
+    target : None, int, or sequence of N ints
+        Class scored; None means each sample's top-1 class on ``x``.
+    score : "probability" (default) or "logit"
+        The model's output, or the pre-softmax score (:func:`xai.scores.class_scores`). The drop
+        is a relative change, so it needs positive scores: logits must all be > 0.
+    baseline : float, array broadcastable to x, or "blur"
+        Value of the removed points; "blur" uses a Gaussian blur of x (std ``blur_sigma`` points).
+    batch_size : int
+        Model batch size.
+    return_scores : bool
+        Also return the per-sample ``"y"`` and ``"y_kept"`` scores.
+
+    Returns
+    -------
+    dict
+        ``{"drop": float, "increase": float}`` (plus ``"y"``, ``"y_kept"``, ``"target"`` arrays
+        when ``return_scores``).
+    """
+    if not isinstance(keep, (int, float, np.integer, np.floating)) or not 0.0 < float(keep) <= 1.0:
+        raise ValueError(f"keep must be a fraction in (0, 1], got {keep!r}")
+    x = _check_batch(x, batch_size)
+    m = _spatial_maps(x, maps)
+    fn = _scores_fn(model, score, batch_size)
+    all_scores = fn(x)
+    targets = _targets(target, all_scores)
+    y = all_scores[np.arange(len(x)), targets].astype(np.float64)
+    if np.any(y <= 0):
+        raise ValueError(
+            f"drop is relative to the clean score Y, which must be > 0; {int(np.sum(y <= 0))} "
+            f"sample(s) have {score} scores <= 0 (min {y.min():.4g}). Use score='probability'."
+        )
+    npts = m.shape[1]
+    k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
+    base = _baseline(x, baseline, blur_sigma)
+    y_kept = _perturbed_scores(fn, x, base, _ranks(m), [k], targets, "keep", batch_size)[:, 0]
+    out = {
+        "drop": float(np.mean(np.maximum(0.0, y - y_kept) / y)),
+        "increase": float(np.mean(y_kept > y)),
+    }
+    if return_scores:
+        out.update(y=y, y_kept=y_kept, target=targets)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Deletion / insertion
+# --------------------------------------------------------------------------------------------
+
+
+def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size, blur_sigma,
+               return_curves):
+    x = _check_batch(x, batch_size)
+    m = _spatial_maps(x, maps)
+    npts = m.shape[1]
+    if steps is None:
+        steps = min(npts, 50)
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    fn = _scores_fn(model, score, batch_size)
+    targets = _targets(target, fn(x))
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    counts = np.floor(fractions * npts + 0.5).astype(np.int64)
+    base = _baseline(x, baseline, blur_sigma)
+    # deletion: the top `count` points take the baseline; insertion: only they show x
+    curves = _perturbed_scores(fn, x, base, _ranks(m), counts, targets,
+                               "remove" if mode == "deletion" else "keep", batch_size)
+    auc = np.trapezoid(curves, fractions, axis=1) if hasattr(np, "trapezoid") else \
+        np.trapz(curves, fractions, axis=1)
+    if return_curves:
+        return auc, curves, fractions
+    return auc
+
+
+def deletion_auc(
+    model,
+    x,
+    maps,
+    steps=None,
+    target=None,
+    score="probability",
+    baseline=0.0,
+    batch_size=64,
+    blur_sigma=5.0,
+    return_curves=False,
+):
+    """Deletion metric (Petsiuk et al. 2018, RISE, sec. 4.2): lower is better.
+
+    Points are set to ``baseline`` in order of decreasing map value, in ``steps`` equal fractions
+    of the P points; the target score is recorded at fractions 0, 1/steps, ..., 1 (the first
+    point is the clean input, the last the all-baseline input) and integrated by the trapezoid
+    rule over [0, 1]. A faithful map makes the score fall fast.
+
+    Parameters
+    ----------
+    model, x, maps, target, score, batch_size : as in :func:`drop_increase`
+        (any sign of score is fine here).
+    steps : int, optional
+        Number of equal fractions; default ``min(P, 50)``.
+    baseline : float, array broadcastable to x, or "blur"
+        Value that removed points take ("blur": Gaussian blur of x, std ``blur_sigma``).
+    return_curves : bool
+        Also return the curves (N, steps + 1) and the fractions (steps + 1,).
+
+    Returns
+    -------
+    np.ndarray
+        (N,) area under each sample's curve; or ``(auc, curves, fractions)``.
+    """
+    return _curve_auc("deletion", model, x, maps, steps, target, score, baseline, batch_size,
+                      blur_sigma, return_curves)
+
+
+def insertion_auc(
+    model,
+    x,
+    maps,
+    steps=None,
+    target=None,
+    score="probability",
+    baseline=0.0,
+    batch_size=64,
+    blur_sigma=5.0,
+    return_curves=False,
+):
+    """Insertion metric (Petsiuk et al. 2018, RISE, sec. 4.2): higher is better.
+
+    Starts from the ``baseline`` input (Petsiuk et al. use a blurred image: ``baseline="blur"``)
+    and reveals the points of x in order of decreasing map value, in ``steps`` equal fractions;
+    the target score at fractions 0, 1/steps, ..., 1 is integrated by the trapezoid rule over
+    [0, 1]. Parameters and returns as in :func:`deletion_auc`.
+    """
+    return _curve_auc("insertion", model, x, maps, steps, target, score, baseline, batch_size,
+                      blur_sigma, return_curves)
