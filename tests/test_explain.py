@@ -18,7 +18,7 @@ FAST = {"smooth_gradcam++": {"n": 3, "seed": 0}, "smoothgrad": {"n": 3, "seed": 
 
 
 def test_methods_registry_is_complete():
-    assert set(xai.METHODS) >= set(CAMS + GRADIENTS + ("rise",))
+    assert set(xai.METHODS) >= set(CAMS + GRADIENTS + ("rise", "sise"))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def signals():
     return make_dataset(args)["x"][:3, :, None].astype(np.float32)
 
 
-@pytest.mark.parametrize("method", CAMS + GRADIENTS + ("rise",))
+@pytest.mark.parametrize("method", CAMS + GRADIENTS + ("rise", "sise"))
 def test_every_method_on_the_old_h5_mnist1d_model(mnist1d_seed_model, signals, method):
     out = xai.explain(mnist1d_seed_model, signals, method=method, **FAST.get(method, {}))
     expected = (3, 40) if method in xai.MAP_METHODS else (3, 40, 1)

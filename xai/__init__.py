@@ -4,8 +4,9 @@ from .explain import MAP_METHODS, METHODS, explain
 from .gradients import (guided_backprop, guided_gradcam, integrated_gradients, saliency,
                         smoothgrad)
 from .perturbation import rise
+from .sise import sise
 
 __all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcampp", "scorecam",
            "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
-           "guided_gradcam", "rise"]
+           "guided_gradcam", "rise", "sise"]
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ from functools import partial
 import keras
 import numpy as np
 
-from . import cam, gradients, layers, perturbation, scores
+from . import cam, gradients, layers, perturbation, scores, sise
 
 METHODS = {
     "gradcam": partial(cam.weighted_cam, method="gradcam"),
@@ -23,10 +23,11 @@ METHODS = {
     "guided_backprop": gradients.guided_backprop,
     "guided_gradcam": gradients.guided_gradcam,
     "rise": perturbation.rise,
+    "sise": sise.sise,
 }
 #: methods that return one map per sample (N, H, W) / (N, T); the others return x's shape.
 MAP_METHODS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "eigencam",
-               "scorecam", "rise")
+               "scorecam", "rise", "sise")
 
 
 def _parameters(fn) -> dict:
@@ -77,7 +78,8 @@ def explain(model, x, method="gradcam", layer=None, target=None, score=None, **o
     method : one of ``xai.METHODS``.
     layer : name, index, Layer or None (the last spatial map before pooling), for CAM methods.
     target : None (each sample's top-1), a class index or ImageNet class name, or one per sample.
-    score : "logit" (pre-softmax; the default, except RISE: "probability") or "probability".
+    score : "logit" (pre-softmax; the default, except RISE and SISE: "probability", as in their
+        papers) or "probability".
     **options : the method's own options (batch_size, seed, steps, n, normalize, upsample, ...).
 
     Returns
@@ -94,6 +96,9 @@ def explain(model, x, method="gradcam", layer=None, target=None, score=None, **o
     if unknown:
         raise TypeError(f"method {method!r} has no option(s) {unknown}; it accepts: "
                         f"{', '.join(k for k in accepted if k not in ('layer', 'target', 'score'))}")
+    if layer is not None and "layers" in accepted:
+        raise ValueError(f"method {method!r} fuses several layers: pass layers=[...] (names), "
+                         "not layer=.")
     if layer is not None and "layer" not in accepted:
         raise ValueError(f"method {method!r} explains the input directly and takes no layer; "
                          "drop layer= or use a CAM method.")

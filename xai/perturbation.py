@@ -1,4 +1,4 @@
-"""Perturbation methods: RISE (and SISE, which reuses the CAM pieces)."""
+"""Perturbation methods: RISE (SISE, which also masks the input, lives in sise.py)."""
 from __future__ import annotations
 
 import numpy as np
