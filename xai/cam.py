@@ -87,22 +87,16 @@ def finish(maps, size=None, normalize=True):
 
 def raw_cam_fn(probe: layers.Probe, method: str, score: str):
     """tf.function (x, targets) → (raw maps at feature resolution, resolved targets)."""
-    key = ("cam", method, score)
-    if key in probe.functions:
-        return probe.functions[key]
-    rule = RULES[method]
+    return layers.compiled(probe, ("cam", method, score), _raw_cam, probe=probe,
+                           rule=RULES[method], score=score, grads=method != "eigencam")
 
-    @tf.function(reduce_retracing=True)
-    def fn(xb, tb):
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(xb)  # records x → A → z even when the weights are frozen
-            A, z = probe.model(xb, training=False)
-            s, t = scores.select(scores.transform(z, probe, score), tb)
-        G = None if method == "eigencam" else tape.gradient(s, A)
-        return rule(A, G), t
 
-    probe.functions[key] = fn
-    return fn
+def _raw_cam(xb, tb, *, probe, rule, score, grads):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(xb)  # records x → A → z even when the weights are frozen
+        A, z = probe.model(xb, training=False)
+        s, t = scores.select(scores.transform(z, probe, score), tb)
+    return rule(A, tape.gradient(s, A) if grads else None), t
 
 
 def prepare(model, x, layer, target, score):
@@ -180,30 +174,26 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
 
 
 def _activations(probe, x, targets, batch_size=32):
-    fn = probe.functions.get(("acts",))
-    if fn is None:
-        @tf.function(reduce_retracing=True)
-        def fn(xb, tb):
-            A, z = probe.model(xb, training=False)
-            return A, scores.select(z, tb)[1]
-        probe.functions[("acts",)] = fn
+    fn = layers.compiled(probe, ("acts",), _acts, probe=probe)
     parts = [fn(x[i:i + batch_size], targets[i:i + batch_size])
              for i in range(0, int(x.shape[0]), batch_size)]
     return tf.concat([p[0] for p in parts], 0), np.concatenate([p[1].numpy() for p in parts])
 
 
 def _masked_scores_fn(model, probe, score):
-    key = ("masked", score)
-    if key not in probe.functions:
-        scorer = layers.build_probe(model, None).model
+    return layers.compiled(probe, ("masked", score), _masked_scores, probe=probe, score=score,
+                           scorer=layers.build_probe(model, None).model)
 
-        @tf.function(reduce_retracing=True)
-        def fn(x1, channels, t):
-            m = upsample(channels, tuple(x1.shape[:-1]))
-            axes = list(range(1, len(m.shape)))
-            lo = tf.reduce_min(m, axes, keepdims=True)
-            m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
-            z = scorer(x1[None] * m[..., None], training=False)
-            return scores.transform(z, probe, score)[:, t]
-        probe.functions[key] = fn
-    return probe.functions[key]
+
+def _acts(xb, tb, *, probe):
+    A, z = probe.model(xb, training=False)
+    return A, scores.select(z, tb)[1]
+
+
+def _masked_scores(x1, channels, t, *, probe, score, scorer):
+    m = upsample(channels, tuple(x1.shape[:-1]))
+    axes = list(range(1, len(m.shape)))
+    lo = tf.reduce_min(m, axes, keepdims=True)
+    m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+    z = scorer(x1[None] * m[..., None], training=False)
+    return scores.transform(z, probe, score)[:, t]

@@ -19,17 +19,15 @@ RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
 
 def grad_fn(probe: layers.Probe, score: str):
     """tf.function (x, targets) → (∂S/∂x, S, resolved targets)."""
-    key = ("input_grad", score)
-    if key not in probe.functions:
-        @tf.function(reduce_retracing=True)
-        def fn(xb, tb):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(xb)
-                s, t = scores.select(scores.transform(probe.model(xb, training=False), probe,
-                                                      score), tb)
-            return tape.gradient(s, xb), s, t
-        probe.functions[key] = fn
-    return probe.functions[key]
+    return layers.compiled(probe, ("input_grad", score), _input_grad, probe=probe, score=score)
+
+
+def _input_grad(xb, tb, *, probe, score):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(xb)
+        z = probe.model(xb, training=False)
+        s, t = scores.select(scores.transform(z, probe, score), tb)
+    return tape.gradient(s, xb), s, t
 
 
 def _prepare(model, x, target, score):

@@ -248,3 +248,22 @@ def clear_cache(model=None) -> None:
         _CACHE.clear()
     else:
         _CACHE.pop(model, None)
+
+
+class _Bound:
+    """``impl`` with keyword arguments bound. Unlike a closure or a partial, each instance is
+    its own object for TensorFlow: different probes' traces are not counted as retracing of
+    one function, and the bound values are not part of the trace signature."""
+
+    def __init__(self, impl: Callable, bound: dict):
+        self.impl, self.bound = impl, bound
+
+    def __call__(self, *args):
+        return self.impl(*args, **self.bound)
+
+
+def compiled(owner: Probe, key, impl: Callable, **bound):
+    """``tf.function`` of ``impl(*args, **bound)``, built once per owner probe and key."""
+    if key not in owner.functions:
+        owner.functions[key] = tf.function(_Bound(impl, bound), reduce_retracing=True)
+    return owner.functions[key]

@@ -42,15 +42,13 @@ def rise_masks(rng: np.random.Generator, count: int, size: tuple, grid: int = 7,
 
 def _rise_fn(model, score):
     probe = layers.build_probe(model, None)
-    key = ("rise", score)
-    if key not in probe.functions:
-        @tf.function(reduce_retracing=True)
-        def fn(x1, masks, t):
-            z = probe.model(x1[None] * masks[..., None], training=False)
-            s = scores.transform(z, probe, score)[:, t]
-            return tf.tensordot(s, masks, axes=1)
-        probe.functions[key] = fn
-    return probe, probe.functions[key]
+    return probe, layers.compiled(probe, ("rise", score), _rise_sum, probe=probe, score=score)
+
+
+def _rise_sum(x1, masks, t, *, probe, score):
+    """Σ_i S(x ⊙ M_i) M_i over one chunk of masks."""
+    z = probe.model(x1[None] * masks[..., None], training=False)
+    return tf.tensordot(scores.transform(z, probe, score)[:, t], masks, axes=1)
 
 
 def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5,

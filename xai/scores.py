@@ -79,12 +79,11 @@ def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.nda
     stripped, without touching the model) or probabilities."""
     check_score(score)
     probe = layers.build_probe(model, None)
-    fn = probe.functions.get(("scores", score))
-    if fn is None:
-        @tf.function(reduce_retracing=True)
-        def fn(xb):
-            return transform(probe.model(xb, training=False), probe, score)
-        probe.functions[("scores", score)] = fn
+    fn = layers.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
     x = tf.convert_to_tensor(x, tf.float32)
     return np.concatenate([fn(x[i:i + batch_size]).numpy()
                            for i in range(0, int(x.shape[0]), batch_size)], axis=0)
+
+
+def _scores(xb, *, probe, score):
+    return transform(probe.model(xb, training=False), probe, score)

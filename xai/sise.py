@@ -102,21 +102,20 @@ def _log_score(z, probe, score):
 
 
 def _gradient_fn(probe, score):
-    key = ("sise_grad", score)
-    if key not in probe.functions:
-        @tf.function(reduce_retracing=True)
-        def fn(xb, tb):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(xb)
-                A, z = probe.model(xb, training=False)
-                s = scores.select(_log_score(z, probe, score), tb)[0]
-            G = tape.gradient(s, A)
-            axes = list(range(1, len(A.shape) - 1))
-            flat = tf.reshape(A, [tf.shape(A)[0], -1, tf.shape(A)[-1]])
-            varies = tf.reduce_max(flat, 1) > tf.reduce_min(flat, 1)
-            return A, tf.reduce_mean(G, axes), varies
-        probe.functions[key] = fn
-    return probe.functions[key]
+    return xlayers.compiled(probe, ("sise_grad", score), _acts_mean_grads, probe=probe,
+                            score=score)
+
+
+def _acts_mean_grads(xb, tb, *, probe, score):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(xb)
+        A, z = probe.model(xb, training=False)
+        s = scores.select(_log_score(z, probe, score), tb)[0]
+    G = tape.gradient(s, A)
+    axes = list(range(1, len(A.shape) - 1))
+    flat = tf.reshape(A, [tf.shape(A)[0], -1, tf.shape(A)[-1]])
+    varies = tf.reduce_max(flat, 1) > tf.reduce_min(flat, 1)
+    return A, tf.reduce_mean(G, axes), varies
 
 
 def select_channels(mean_grad, varies, threshold=0.0):
@@ -133,20 +132,19 @@ def select_channels(mean_grad, varies, threshold=0.0):
 
 # ------------------------------------------------------------------------- phase 3: sampling
 def _masked_fn(scorer, score):
-    key = ("sise_masked", score)
-    if key not in scorer.functions:
-        @tf.function(reduce_retracing=True)
-        def fn(xs, chans, t, seg, nseg):
-            m = upsample(chans, tuple(xs.shape[1:-1]))
-            axes = list(range(1, len(m.shape)))
-            lo = tf.reduce_min(m, axes, keepdims=True)
-            m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
-            z = scorer.model(xs * m[..., None], training=False)
-            s = tf.gather(scores.transform(z, scorer, score), t, axis=1, batch_dims=1)
-            w = tf.reshape(s, [-1] + [1] * (len(m.shape) - 1)) * m
-            return tf.math.unsorted_segment_sum(w, seg, nseg)
-        scorer.functions[key] = fn
-    return scorer.functions[key]
+    return xlayers.compiled(scorer, ("sise_masked", score), _masked_sum, scorer=scorer,
+                            score=score)
+
+
+def _masked_sum(xs, chans, t, seg, nseg, *, scorer, score):
+    m = upsample(chans, tuple(xs.shape[1:-1]))
+    axes = list(range(1, len(m.shape)))
+    lo = tf.reduce_min(m, axes, keepdims=True)
+    m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+    z = scorer.model(xs * m[..., None], training=False)
+    s = tf.gather(scores.transform(z, scorer, score), t, axis=1, batch_dims=1)
+    w = tf.reshape(s, [-1] + [1] * (len(m.shape) - 1)) * m
+    return tf.math.unsorted_segment_sum(w, seg, nseg)
 
 
 def _layer_maps(model, path, x, targets, score, threshold, batch_size, progress):
