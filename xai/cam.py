@@ -112,19 +112,25 @@ def _out_size(x, upsample_maps):
 
 
 # ------------------------------------------------------------------------ methods
-def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit", normalize=True,
-        upsample=True, batch_size=32, progress=True):
+def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit",
+                 normalize=True, upsample=True, batch_size=32, progress=True):
     """Gradient-weighted CAMs ("gradcam", "gradcam++", "xgradcam", "layercam") and Eigen-CAM.
 
     Returns float32 (N, H, W) / (N, T) maps ≥ 0, each scaled to [0, 1] (``normalize=False``
     keeps raw values; ``upsample=False`` keeps the feature-map resolution).
     """
     probe, x, targets = prepare(model, x, layer, target, score)
-    fn = raw_cam_fn(probe, method, score)
     size = _out_size(x, upsample)
-    out = [finish(fn(x[s], targets[s])[0], size, normalize).numpy()
+    fn = layers.compiled(probe, ("cam_maps", method, score, size, normalize), _cam_maps,
+                         raw=raw_cam_fn(probe, method, score), size=size, normalize=normalize)
+    out = [fn(x[s], targets[s]).numpy()
            for s in chunks(len(targets), batch_size, progress, desc=method)]
     return np.concatenate(out, 0).astype(np.float32)
+
+
+def _cam_maps(xb, tb, *, raw, size, normalize):
+    """The whole CAM in one graph: forward, gradients, rule, upsampling, normalisation."""
+    return finish(raw(xb, tb)[0], size, normalize)
 
 
 def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spread=0.15,

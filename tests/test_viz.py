@@ -1,0 +1,159 @@
+"""Tests for xai.viz: overlays, channel reductions, diverging maps, grids, 1-D strips, saving."""
+import cv2
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from xai import viz
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _jet(value):
+    """OpenCV's jet colour of a map value in [0, 1], as RGB float."""
+    bgr = cv2.applyColorMap(np.full((1, 1), round(value * 255), np.uint8), cv2.COLORMAP_JET)
+    return bgr[0, 0, ::-1].astype(np.float64)
+
+
+# ------------------------------------------------------------------------------ overlay
+def test_overlay_of_zero_map_is_image_blended_with_the_colormaps_zero_colour(rng):
+    img = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    out = viz.overlay(img, np.zeros((20, 30)), alpha=0.4)
+    expected = np.rint(0.6 * img + 0.4 * _jet(0.0)).astype(np.uint8)
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    np.testing.assert_array_equal(out, expected)
+    assert tuple(_jet(0.0)) == (0, 0, 128)  # jet's 0 is dark blue (RGB), not BGR's red
+
+
+def test_overlay_alpha_extremes_and_hot_spot(rng):
+    img = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    m = np.zeros((16, 16), np.float32)
+    m[4, 5] = 1.0
+    np.testing.assert_array_equal(viz.overlay(img, m, alpha=0.0), img)
+    full = viz.overlay(img, m, alpha=1.0)
+    np.testing.assert_array_equal(full[4, 5], _jet(1.0))       # dark red at the maximum
+    np.testing.assert_array_equal(full[0, 0], _jet(0.0))
+
+
+def test_overlay_resizes_the_map_and_clips_it(rng):
+    img = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    small = np.full((7, 7), 2.0, np.float32)  # out of range: clipped to 1
+    small[0, 0] = np.nan                       # NaN -> 0, never propagates
+    out = viz.overlay(img, small, alpha=1.0)
+    assert out.shape == (64, 48, 3)
+    np.testing.assert_array_equal(out[40, 30], _jet(1.0))
+
+
+def test_overlay_accepts_float_images_and_rejects_bad_input(rng):
+    img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    m = rng.random((8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(viz.overlay(img / 255.0, m), viz.overlay(img, m))
+    with pytest.raises(ValueError, match="colormap"):
+        viz.overlay(img, m, cmap="not_a_map")
+    with pytest.raises(ValueError, match="2-D"):
+        viz.overlay(img, np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="alpha"):
+        viz.overlay(img, m, alpha=1.5)
+
+
+# ------------------------------------------------------------------------------ reductions
+def test_attribution_to_map_reductions(rng):
+    a = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(viz.attribution_to_map(a), a.sum(-1), rtol=1e-6)
+    np.testing.assert_allclose(viz.attribution_to_map(a, "abs_sum"), np.abs(a).sum(-1), rtol=1e-6)
+    np.testing.assert_allclose(viz.attribution_to_map(a, "max_abs"), np.abs(a).max(-1))
+    assert viz.attribution_to_map(a).shape == (2, 5, 6)
+    assert (viz.attribution_to_map(a) < 0).any()  # "sum" stays signed
+    with pytest.raises(ValueError, match="reduce"):
+        viz.attribution_to_map(a, "mean")
+
+
+def test_resize_batches_lists_and_keeps_dtype(rng):
+    imgs = [rng.integers(0, 256, (30, 40, 3), dtype=np.uint8),
+            rng.integers(0, 256, (50, 20, 3), dtype=np.uint8)]
+    out = viz.resize(imgs, 16)
+    assert out.shape == (2, 16, 16, 3) and out.dtype == np.uint8
+    maps = rng.random((3, 7, 7)).astype(np.float32)
+    assert viz.resize(maps, (14, 21)).shape == (3, 14, 21)
+    same = viz.resize(imgs[0], (30, 40))
+    np.testing.assert_array_equal(same, imgs[0])
+
+
+# ------------------------------------------------------------------------------ drawing
+def test_diverging_uses_a_symmetric_range_centred_at_zero():
+    a = np.array([[-0.5, 0.0], [0.25, 2.0]], np.float32)
+    fig, ax = plt.subplots()
+    im = viz.diverging(ax, a, "ig")
+    assert im.get_clim() == (-2.0, 2.0)
+    assert ax.get_title() == "ig"
+    assert len(fig.axes) == 2  # the colorbar
+    # 0 is the middle of the colormap: white-ish for RdBu_r
+    assert np.allclose(im.to_rgba(np.array([[0.0]]))[0, 0, :3], im.cmap(0.5)[:3])
+    im2 = viz.diverging(plt.subplots()[1], -a, colorbar=False, vmax=1.0)
+    assert im2.get_clim() == (-1.0, 1.0)
+
+
+def test_diverging_percentile_and_zero_map():
+    a = np.linspace(-1, 1, 101, dtype=np.float32).reshape(1, -1)
+    a[0, -1] = 100.0  # one outlier
+    im = viz.diverging(plt.subplots()[1], a, percentile=99)
+    lo, hi = im.get_clim()
+    assert lo == -hi and 0.9 < hi < 10
+    z = viz.diverging(plt.subplots()[1], np.zeros((3, 3)))  # no NaN / zero-width range
+    assert z.get_clim() == (-1.0, 1.0)
+    with pytest.raises(ValueError, match="2-D"):
+        viz.diverging(plt.subplots()[1], np.zeros((2, 3, 3)))
+
+
+def test_grid_draws_kinds_titles_and_saves(tmp_path, rng):
+    img = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
+    cam = rng.random((10, 10)).astype(np.float32)
+    signed = rng.normal(size=(10, 10)).astype(np.float32)
+    path = tmp_path / "sub" / "dir" / "grid.png"
+    fig = viz.grid([[img, cam, signed], [{"data": img, "title": "cat 0.9"}, None]],
+                   row_titles=["a", "b"], col_titles=["x", "y", "z"], path=path)
+    assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    axes = fig.axes
+    assert axes[0].get_title() == "x" and axes[0].get_ylabel() == "a"
+    assert axes[3].get_title() == "cat 0.9"
+    # the signed panel got a symmetric diverging range, the CAM [0, 1]
+    clim_signed = axes[2].images[0].get_clim()
+    assert clim_signed[0] == -clim_signed[1] == -np.abs(signed).max()
+    assert axes[1].images[0].get_clim() == (0.0, 1.0)
+    with pytest.raises(ValueError, match="col_titles"):
+        viz.grid([[img]], col_titles=["a", "b"])
+    with pytest.raises(ValueError, match="kind"):
+        viz.grid([[{"data": cam, "kind": "sparkles"}]])
+
+
+def test_signal_strip_colours_the_line_by_the_map(rng):
+    s = np.sin(np.linspace(0, 6, 40)).astype(np.float32)
+    cam = np.linspace(0, 1, 40, dtype=np.float32)
+    fig, ax = plt.subplots()
+    lc = viz.signal_strip(ax, s[:, None], cam, title="gradcam")
+    assert len(lc.get_segments()) == 40
+    np.testing.assert_allclose(lc.get_array(), cam)
+    assert len(ax.images) == 1  # the heat strip
+    ig = rng.normal(size=40).astype(np.float32)
+    lc2 = viz.signal_strip(plt.subplots()[1], s, ig, strip=False, colorbar=False)
+    assert lc2.norm.vmin == -lc2.norm.vmax == -np.abs(ig).max()
+    with pytest.raises(ValueError, match="points"):
+        viz.signal_strip(ax, s, cam[:10])
+
+
+def test_save_creates_parent_folders(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    out = viz.save(fig, tmp_path / "a" / "b" / "c.png")
+    assert out.is_file() and out.stat().st_size > 0
+
+
+def test_library_does_not_force_a_backend():
+    src = open(viz.__file__).read()
+    assert "matplotlib.use(" not in src
+    assert matplotlib.get_backend()  # whatever the environment chose
