@@ -25,3 +25,28 @@ def chunks(n: int, batch_size: int, progress: bool = True, desc: str = ""):
 def seeded_rng(seed) -> np.random.Generator:
     """A NumPy generator; the same seed gives the same numbers whatever the batch size."""
     return np.random.default_rng(seed)
+
+
+def noisy_mean(fn, x: np.ndarray, targets, n: int, spread: float, seed, batch_size: int,
+               progress: bool = True, desc: str = "") -> np.ndarray:
+    """Mean over ``n`` noisy copies x + N(0, σ²), σ = spread · (max(x) − min(x)) per sample, of
+    ``fn(copies, targets) → (B, ...)``, evaluated batch_size copies at a time. The n seeded
+    noise draws are shared by all samples, so a sample's result does not depend on the batch
+    size or on the other samples in the batch."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (the number of noisy copies) must be a positive integer, got {n!r}")
+    if spread < 0:
+        raise ValueError(f"spread must be ≥ 0, got {spread}")
+    flat = x.reshape(len(x), -1)
+    sigma = (spread * (flat.max(1) - flat.min(1))).astype(np.float32)
+    sigma = sigma.reshape((-1,) + (1,) * (x.ndim - 1))
+    owner, copy = np.divmod(np.arange(len(x) * n), n)
+    noise = seeded_rng(seed).standard_normal((n,) + x.shape[1:], np.float32)
+    total = None
+    for s in chunks(len(owner), batch_size, progress, desc):
+        idx = owner[s]
+        out = np.asarray(fn(x[idx] + noise[copy[s]] * sigma[idx], targets[idx]))
+        if total is None:
+            total = np.zeros((len(x),) + out.shape[1:], np.float64)
+        np.add.at(total, idx, out)
+    return total / n

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers, scores
-from ._batching import chunks, seeded_rng
+from ._batching import chunks, noisy_mean
 
 
 def _spatial_axes(t):
@@ -142,21 +142,9 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     probe, x, targets = prepare(model, x, layer, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)  # clean top-1 for all noisy copies
     fn = raw_cam_fn(probe, "gradcam++", score)
-    rng = seeded_rng(seed)
-    xn = x.numpy()
-    sigma = spread * (xn.reshape(len(xn), -1).max(1) - xn.reshape(len(xn), -1).min(1))
-    owner, copy = np.divmod(np.arange(len(xn) * n), n)
-    noise = rng.standard_normal((n,) + xn.shape[1:], np.float32)  # shared by all samples
-    total = None
-    for s in chunks(len(owner), batch_size, progress, desc="smooth_gradcam++"):
-        idx = owner[s]
-        noisy = xn[idx] + noise[copy[s]] * \
-            sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1)).astype(np.float32)
-        raw = fn(tf.constant(noisy), targets[idx])[0].numpy()
-        if total is None:
-            total = np.zeros((len(xn),) + raw.shape[1:], np.float64)
-        np.add.at(total, idx, raw)
-    return finish(total / n, _out_size(x, upsample), normalize).numpy()
+    mean = noisy_mean(lambda xb, tb: fn(tf.constant(xb), tb)[0].numpy(), x.numpy(), targets,
+                      n, spread, seed, batch_size, progress, "smooth_gradcam++")
+    return finish(mean, _out_size(x, upsample), normalize).numpy()
 
 
 def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, upsample=True,
@@ -196,10 +184,16 @@ def _acts(xb, tb, *, probe):
     return A, scores.select(z, tb)[1]
 
 
-def _masked_scores(x1, channels, t, *, probe, score, scorer):
-    m = upsample(channels, tuple(x1.shape[:-1]))
+def channel_masks(channels, size):
+    """Feature-map channels (B, *s) → masks (B, *size): bilinear upsampling, then min-max
+    scaling of each to [0, 1] (a constant channel gives a zero mask). Score-CAM and SISE."""
+    m = upsample(channels, size)
     axes = list(range(1, len(m.shape)))
     lo = tf.reduce_min(m, axes, keepdims=True)
-    m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+    return tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+
+
+def _masked_scores(x1, channels, t, *, probe, score, scorer):
+    m = channel_masks(channels, tuple(x1.shape[:-1]))
     z = scorer(x1[None] * m[..., None], training=False)
     return scores.transform(z, probe, score)[:, t]

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import cam, layers, scores
-from ._batching import check_batch_size, chunks, seeded_rng
+from ._batching import check_batch_size, chunks, noisy_mean
 
 log = logging.getLogger("xai")
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
@@ -52,17 +52,9 @@ def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_si
     probe, x, targets = _prepare(model, x, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)
     fn = grad_fn(probe, score)
-    xn, rng = x.numpy(), seeded_rng(seed)
-    flat = xn.reshape(len(xn), -1)
-    sigma = (spread * (flat.max(1) - flat.min(1))).astype(np.float32)
-    owner, copy = np.divmod(np.arange(len(xn) * n), n)
-    noise = rng.standard_normal((n,) + xn.shape[1:], np.float32)  # shared by all samples
-    total = np.zeros(xn.shape, np.float64)
-    for s in chunks(len(owner), batch_size, progress, "smoothgrad"):
-        idx = owner[s]
-        noisy = xn[idx] + noise[copy[s]] * sigma[idx].reshape((-1,) + (1,) * (xn.ndim - 1))
-        np.add.at(total, idx, fn(tf.constant(noisy), targets[idx])[0].numpy())
-    return (total / n).astype(np.float32)
+    mean = noisy_mean(lambda xb, tb: fn(tf.constant(xb), tb)[0].numpy(), x.numpy(), targets,
+                      n, spread, seed, batch_size, progress, "smoothgrad")
+    return mean.astype(np.float32)
 
 
 # ------------------------------------------------------------------ Integrated Gradients

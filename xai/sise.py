@@ -23,7 +23,7 @@ import tensorflow as tf
 from . import layers as xlayers
 from . import scores
 from ._batching import check_batch_size, chunks
-from .cam import upsample
+from .cam import channel_masks
 from .perturbation import min_max
 
 _SKIP = ("ZeroPadding", "Cropping", "Dropout", "SpatialDropout", "GaussianNoise",
@@ -137,10 +137,7 @@ def _masked_fn(scorer, score):
 
 
 def _masked_sum(xs, chans, t, seg, nseg, *, scorer, score):
-    m = upsample(chans, tuple(xs.shape[1:-1]))
-    axes = list(range(1, len(m.shape)))
-    lo = tf.reduce_min(m, axes, keepdims=True)
-    m = tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+    m = channel_masks(chans, tuple(xs.shape[1:-1]))
     z = scorer.model(xs * m[..., None], training=False)
     s = tf.gather(scores.transform(z, scorer, score), t, axis=1, batch_dims=1)
     w = tf.reshape(s, [-1] + [1] * (len(m.shape) - 1)) * m
