@@ -48,5 +48,6 @@ def noisy_mean(fn, x: np.ndarray, targets, n: int, spread: float, seed, batch_si
         out = np.asarray(fn(x[idx] + noise[copy[s]] * sigma[idx], targets[idx]))
         if total is None:
             total = np.zeros((len(x),) + out.shape[1:], np.float64)
-        np.add.at(total, idx, out)
+        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # owners are consecutive
+        total[idx[starts]] += np.add.reduceat(out, starts, axis=0)
     return total / n

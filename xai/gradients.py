@@ -94,15 +94,18 @@ def _ig_fixed(fn, x, baseline, targets, steps, rule, batch_size, progress):
         if pad:  # keep one shape: no retracing on the last chunk
             idx, a, w = (np.concatenate([v, np.repeat(v[-1:], pad)]) for v in (idx, a, w))
             w[-pad:] = 0
-        np.add.at(total, idx, _ig_chunk(fn, x, baseline, idx, a, w, targets[idx]).numpy())
+        lo, rows = idx[0], idx[-1] - idx[0] + 1  # a chunk covers consecutive samples
+        total[lo:lo + rows] += fn(x, baseline, idx, a, w, targets[idx]).numpy()[:rows]
     return (x.numpy() - baseline.numpy()) * total
 
 
-def _ig_chunk(fn, x, baseline, idx, a, w, t):
+def _ig_chunk(x, baseline, idx, a, w, t, *, probe, score):
+    """Σ over the chunk's (sample, α) pairs of w ∂S/∂x(b + α(x − b)), per sample (relative to
+    the chunk's first sample), in one graph."""
     xs, bs = tf.gather(x, idx), tf.gather(baseline, idx)
-    shape = (-1,) + (1,) * (len(x.shape) - 1)
-    g = fn(bs + tf.reshape(a, shape) * (xs - bs), t)[0]
-    return g * tf.reshape(w, shape)
+    shape = [-1] + [1] * (len(x.shape) - 1)
+    g = _input_grad(bs + tf.reshape(a, shape) * (xs - bs), t, probe=probe, score=score)[0]
+    return tf.math.unsorted_segment_sum(g * tf.reshape(w, shape), idx - idx[0], tf.size(idx))
 
 
 def integrated_gradients(model, x, target=None, score="logit", baseline=None, steps=64,
@@ -119,9 +122,12 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
     batch_size = check_batch_size(batch_size)
     probe, x, targets = _prepare(model, x, target, score)
     baseline = _baseline(baseline, x)
-    targets = scores.fix_targets(model, x, targets, batch_size)
-    fn = grad_fn(probe, score)
-    gain = _scores_at(fn, x, targets, batch_size) - _scores_at(fn, baseline, targets, batch_size)
+    both = scores.class_scores(model, tf.concat([x, baseline], 0), score, batch_size)
+    at_x, at_b = np.split(both.astype(np.float64), 2)
+    targets = np.where(targets < 0, at_x.argmax(1), targets).astype(np.int32)
+    rows = np.arange(len(targets))
+    gain = at_x[rows, targets] - at_b[rows, targets]
+    fn = layers.compiled(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
     if steps == "auto":
         attr = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
                         progress)
@@ -154,11 +160,6 @@ def _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size, p
                           "raise max_steps or tol.", RuntimeWarning, stacklevel=3)
             return attr
         steps *= 2
-
-
-def _scores_at(fn, x, targets, batch_size):
-    return np.concatenate([fn(x[s], targets[s])[1].numpy()
-                           for s in chunks(len(targets), batch_size, False)]).astype(np.float64)
 
 
 def _baseline(baseline, x):
