@@ -64,8 +64,16 @@ def resolve_layer(model, layer=None) -> tuple:
 
     ``layer`` is a name (searched in nested models too), an index into ``model.layers``, a Layer,
     or None: the last spatial feature map before global pooling / flatten (trailing local pooling
-    and dropout are skipped, e.g. VGG16 → block5_conv3).
+    and dropout are skipped, e.g. VGG16 → block5_conv3). Cached per model and layer.
     """
+    key = ("path", layer if layer is None or isinstance(layer, (str, int)) else id(layer))
+    cache = _CACHE.setdefault(model, {})
+    if key not in cache:
+        cache[key] = _find_layer(model, layer)
+    return cache[key]
+
+
+def _find_layer(model, layer) -> tuple:
     paths = [p for p in walk(model) if not isinstance(p[-1], keras.layers.InputLayer)]
     if layer is None:
         return _auto_layer(model, paths)
