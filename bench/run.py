@@ -12,7 +12,8 @@ Every contender is called once untimed (the "first call": tracing, probe buildin
 rebuilding), once more untimed when that is cheap, then timed ``--runs`` times; the contenders of
 one table row are timed round-robin (rotating the order every round) so that load from other
 processes on the machine hits them alike. The table gives medians in milliseconds. Heavy rows
-(one call > ``HEAVY_S`` seconds) get ``--heavy-runs`` timed runs instead.
+(one call > ``HEAVY_S`` seconds) get ``--heavy-runs`` timed runs instead; fast rows (all calls
+< ``FAST_S``) get at least ``FAST_RUNS``, as a median of a few 10 ms calls is mostly noise.
 
 Floors are plain ``tf.function`` calls of a linear-head copy of the model (training=False):
 ``fwd`` a forward pass of the batch; ``grad×k`` k input-gradient evaluations d(logit)/dx per
@@ -46,6 +47,8 @@ ROOT = HERE.parent
 HEAVY_S = 4.0          # a call slower than this gets --heavy-runs timed runs
 VERY_HEAVY_S = 20.0    # a call slower than this gets 2 timed runs
 CHEAP_S = 1.0          # a call faster than this gets a second warm-up call
+FAST_S = 0.25          # a row whose slowest call is faster than this gets FAST_RUNS timed runs
+FAST_RUNS = 25
 LAYERS = {"VGG16": "block5_conv3", "MobileNet": "conv_pw_13_relu"}
 
 
@@ -148,6 +151,8 @@ def time_row(contenders: dict, runs: int, heavy_runs: int, log) -> dict:
         return res
     slowest = max(res[n]["first"] for n in live)
     n_runs = runs if slowest < HEAVY_S else min(runs, heavy_runs)
+    if slowest < FAST_S:  # a median of 5 calls of ~10 ms is mostly scheduler noise
+        n_runs = max(n_runs, FAST_RUNS)
     if slowest >= VERY_HEAVY_S:
         n_runs = min(n_runs, 2)
     times = {n: [] for n in live}
@@ -557,7 +562,8 @@ def write_results(args, versions, cfg, tables, notes, mem, elapsed, runs, heavy_
                  + ", ".join(f"{k} {v}" for k, v in versions.items())
                  + f". Whole run: {elapsed / 60:.1f} min.")
     lines += ["", "Times are medians in ms of "
-              f"{runs} timed runs ({heavy_runs} for rows slower than {HEAVY_S:.0f} s a call, 2 for "
+              f"{runs} timed runs ({max(runs, FAST_RUNS)} for rows faster than {FAST_S * 1e3:.0f} ms "
+              f"a call, {heavy_runs} for rows slower than {HEAVY_S:.0f} s, 2 for "
               f"rows slower than {VERY_HEAVY_S:.0f} s), "
               "after one untimed first call (+1 warm-up for calls under 1 s); contenders of a row "
               "timed round-robin. `xai 1st` is xai's first call (tracing and probe building "

@@ -22,6 +22,16 @@ def chunks(n: int, batch_size: int, progress: bool = True, desc: str = ""):
         yield slice(start, min(start + batch_size, n))
 
 
+def per_chunk(fn, x, targets, batch_size: int, progress: bool = True, desc: str = ""):
+    """``fn(x[s], targets[s])`` for each chunk of at most batch_size samples, concatenated as
+    NumPy. A batch that fits in one chunk is passed whole: no slicing, no concatenation copy."""
+    n = len(targets)
+    if n <= check_batch_size(batch_size):
+        return np.asarray(fn(x, targets))
+    return np.concatenate([np.asarray(fn(x[s], targets[s]))
+                           for s in chunks(n, batch_size, progress, desc)])
+
+
 def seeded_rng(seed) -> np.random.Generator:
     """A NumPy generator; the same seed gives the same numbers whatever the batch size."""
     return np.random.default_rng(seed)

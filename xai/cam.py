@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers, scores
-from ._batching import chunks, noisy_mean
+from ._batching import chunks, noisy_mean, per_chunk
 
 
 def _spatial_axes(t):
@@ -123,9 +123,7 @@ def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="log
     size = _out_size(x, upsample)
     fn = layers.compiled(probe, ("cam_maps", method, score, size, normalize), _cam_maps,
                          raw=raw_cam_fn(probe, method, score), size=size, normalize=normalize)
-    out = [fn(x[s], targets[s]).numpy()
-           for s in chunks(len(targets), batch_size, progress, desc=method)]
-    return np.concatenate(out, 0).astype(np.float32)
+    return per_chunk(fn, x, targets, batch_size, progress, method).astype(np.float32, copy=False)
 
 
 def _cam_maps(xb, tb, *, raw, size, normalize):

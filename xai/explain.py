@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from functools import partial
+from functools import lru_cache, partial
 
 import keras
 import numpy as np
@@ -30,6 +30,7 @@ MAP_METHODS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam
                "scorecam", "rise", "sise")
 
 
+@lru_cache(maxsize=None)
 def _parameters(fn) -> dict:
     return {k: v for k, v in inspect.signature(fn).parameters.items()
             if k not in ("model", "x", "method")}

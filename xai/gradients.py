@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import cam, layers, scores
-from ._batching import check_batch_size, chunks, noisy_mean
+from ._batching import check_batch_size, chunks, noisy_mean, per_chunk
 
 log = logging.getLogger("xai")
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
@@ -40,8 +40,8 @@ def saliency(model, x, target=None, score="logit", batch_size=32, progress=True)
     """Vanilla gradient ∂S_c/∂x (Simonyan et al., 2014), signed."""
     probe, x, targets = _prepare(model, x, target, score)
     fn = grad_fn(probe, score)
-    return np.concatenate([fn(x[s], targets[s])[0].numpy()
-                           for s in chunks(len(targets), batch_size, progress, "saliency")])
+    return per_chunk(lambda xb, tb: fn(xb, tb)[0], x, targets, batch_size, progress,
+                     "saliency")
 
 
 def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_size=32,
