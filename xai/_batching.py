@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 from tqdm.auto import tqdm
 
 
@@ -37,27 +38,36 @@ def seeded_rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def noisy_mean(fn, x: np.ndarray, targets, n: int, spread: float, seed, batch_size: int,
+def noisy_mean(chunk_fn, x, targets, n: int, spread: float, seed, batch_size: int,
                progress: bool = True, desc: str = "") -> np.ndarray:
     """Mean over ``n`` noisy copies x + N(0, σ²), σ = spread · (max(x) − min(x)) per sample, of
-    ``fn(copies, targets) → (B, ...)``, evaluated batch_size copies at a time. The n seeded
-    noise draws are shared by all samples, so a sample's result does not depend on the batch
-    size or on the other samples in the batch."""
+    a per-copy quantity, batch_size copies at a time. ``chunk_fn`` is a compiled
+    :func:`noisy_sum_chunk` (it builds the copies, evaluates them and sums them per sample in
+    one graph). The n seeded noise draws are shared by all samples, so a sample's result does
+    not depend on the batch size or on the other samples in the batch."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n (the number of noisy copies) must be a positive integer, got {n!r}")
     if spread < 0:
         raise ValueError(f"spread must be ≥ 0, got {spread}")
-    flat = x.reshape(len(x), -1)
-    sigma = (spread * (flat.max(1) - flat.min(1))).astype(np.float32)
-    sigma = sigma.reshape((-1,) + (1,) * (x.ndim - 1))
-    owner, copy = np.divmod(np.arange(len(x) * n), n)
-    noise = seeded_rng(seed).standard_normal((n,) + x.shape[1:], np.float32)
+    x = tf.convert_to_tensor(x, tf.float32)
+    flat = tf.reshape(x, (x.shape[0], -1))
+    sigma = spread * (tf.reduce_max(flat, 1) - tf.reduce_min(flat, 1))
+    sigma = tf.reshape(sigma, (-1,) + (1,) * (len(x.shape) - 1))
+    noise = tf.constant(seeded_rng(seed).standard_normal((n,) + tuple(x.shape[1:]), np.float32))
+    owner, copy = np.divmod(np.arange(int(x.shape[0]) * n), n)
     total = None
     for s in chunks(len(owner), batch_size, progress, desc):
         idx = owner[s]
-        out = np.asarray(fn(x[idx] + noise[copy[s]] * sigma[idx], targets[idx]))
+        rows = int(idx[-1] - idx[0]) + 1  # a chunk covers consecutive samples
+        part = chunk_fn(x, noise, sigma, idx, copy[s], targets[idx]).numpy()[:rows]
         if total is None:
-            total = np.zeros((len(x),) + out.shape[1:], np.float64)
-        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # owners are consecutive
-        total[idx[starts]] += np.add.reduceat(out, starts, axis=0)
+            total = np.zeros((int(x.shape[0]),) + part.shape[1:], np.float64)
+        total[idx[0]:idx[0] + rows] += part
     return total / n
+
+
+def noisy_sum_chunk(x, noise, sigma, idx, copy, t, *, fn):
+    """In one graph: Σ over a chunk's copies of ``fn(x[idx] + noise[copy] · σ[idx], t)`` per
+    sample, indexed from the chunk's first sample (rows past the chunk's samples are zero)."""
+    xb = tf.gather(x, idx) + tf.gather(noise, copy) * tf.gather(sigma, idx)
+    return tf.math.unsorted_segment_sum(fn(xb, t), idx - idx[0], tf.size(idx))

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers, scores
-from ._batching import chunks, noisy_mean, per_chunk
+from ._batching import chunks, noisy_mean, noisy_sum_chunk, per_chunk
 
 
 def _spatial_axes(t):
@@ -139,9 +139,10 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     shared by all samples (so results do not depend on batch_size or on the batch's makeup)."""
     probe, x, targets = prepare(model, x, layer, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)  # clean top-1 for all noisy copies
-    fn = raw_cam_fn(probe, "gradcam++", score)
-    mean = noisy_mean(lambda xb, tb: fn(tf.constant(xb), tb)[0].numpy(), x.numpy(), targets,
-                      n, spread, seed, batch_size, progress, "smooth_gradcam++")
+    raw = raw_cam_fn(probe, "gradcam++", score)
+    fn = layers.compiled(probe, ("noisy_cam", score), noisy_sum_chunk,
+                         fn=lambda xb, tb: raw(xb, tb)[0])
+    mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smooth_gradcam++")
     return finish(mean, _out_size(x, upsample), normalize).numpy()
 
 

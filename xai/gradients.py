@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import cam, layers, scores
-from ._batching import check_batch_size, chunks, noisy_mean, per_chunk
+from ._batching import check_batch_size, chunks, noisy_mean, noisy_sum_chunk, per_chunk
 
 log = logging.getLogger("xai")
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
@@ -51,9 +51,10 @@ def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_si
     samples."""
     probe, x, targets = _prepare(model, x, target, score)
     targets = scores.fix_targets(model, x, targets, batch_size)
-    fn = grad_fn(probe, score)
-    mean = noisy_mean(lambda xb, tb: fn(tf.constant(xb), tb)[0].numpy(), x.numpy(), targets,
-                      n, spread, seed, batch_size, progress, "smoothgrad")
+    grad = grad_fn(probe, score)
+    fn = layers.compiled(probe, ("noisy_grad", score), noisy_sum_chunk,
+                         fn=lambda xb, tb: grad(xb, tb)[0])
+    mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smoothgrad")
     return mean.astype(np.float32)
 
 
