@@ -151,3 +151,32 @@ def test_input_gradient_via_tape_matches_saliency():
         s = tf.reduce_sum(net(x)[:, 2])
     np.testing.assert_allclose(xai.explain(net, x.numpy(), method="saliency", target=2),
                                tape.gradient(s, x).numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_dense_layers_fast_gradient_matches_tf_and_shares_weights():
+    """Dense layers run through xai's own matmul gradient, (W gᵀ)ᵀ: it must equal TF's gradient
+    of the untouched model (hidden Dense + softmax head, logit = pre-softmax), and use the
+    model's variables, not copies."""
+    keras.utils.set_random_seed(9)
+    net = keras.Sequential([keras.Input((6, 6, 2)),
+                            keras.layers.Conv2D(3, 3, activation="relu", name="conv"),
+                            keras.layers.Flatten(),
+                            keras.layers.Dense(7, activation="tanh", name="hidden"),
+                            keras.layers.Dense(4, activation="softmax", name="head")])
+    x = tf.constant(np.random.default_rng(5).normal(size=(3, 6, 6, 2)).astype(np.float32))
+    target = [0, 3, 1]
+    head = net.get_layer("head")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = x
+        for layer in net.layers[:-1]:
+            h = layer(h)
+        logits = tf.matmul(h, head.kernel) + head.bias
+        s = tf.reduce_sum(tf.gather(logits, target, axis=1, batch_dims=1))
+    expected = tape.gradient(s, x).numpy()
+    got = xai.explain(net, x.numpy(), method="saliency", target=target)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    # shared variables: changing the model's weights changes the explanation
+    hidden = net.get_layer("hidden")
+    hidden.kernel.assign(-hidden.kernel)
+    assert not np.allclose(xai.explain(net, x.numpy(), method="saliency", target=target), got)

@@ -4,7 +4,8 @@ A *probe* is a Keras model built once per (model, layer) and cached: it maps ``x
 where ``A`` is the chosen layer's activation and ``z`` the class scores *before* a final
 softmax/sigmoid. Methods watch x on the gradient tape, so ∂z/∂A is recorded even when the
 user's weights are frozen (non-trainable variables are not watched). The user's model is never modified: we re-run its graph with the same
-layers (shared weights) and swap only the last layer for a linear version of itself.
+layers (shared weights), swap the last layer for a linear version of itself, and run Dense
+layers through :class:`_Dense` (same variables, a faster input gradient on CPUs).
 """
 from __future__ import annotations
 
@@ -159,23 +160,46 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None):
             return out
         if head is not None and layer is head[0]:
             return head[1](args[0])
+        if _plain_dense(layer) and not kwargs and len(args) == 1:
+            return _Dense(layer, name=layer.name + "_fastgrad")(args[0])
         return layer(*args, **kwargs)
 
     inp, out = _rebuild(model, call_fn)
     return keras.Model(inp, [captured["A"], out] if path else out)
 
 
-# ---------------------------------------------------------------- the linear head
-class _DenseLogits(keras.layers.Layer):
-    """The pre-activation of a Dense layer, sharing its variables (no copy)."""
+# ---------------------------------------------------------------- Dense layers and the linear head
+@tf.custom_gradient
+def _matmul(h, w):
+    """h @ w, with the input gradient computed as (w gᵀ)ᵀ. TF's own MatMul gradient, g wᵀ, is
+    far slower on some CPUs for a large w: VGG16's fc1 (25088 × 4096), batch 4, took 1.2 s
+    against 0.09 s (TF 2.21, 2-core AMD EPYC), more than the forward pass of the whole net."""
+    def grad(g):
+        return tf.transpose(tf.matmul(w, g, transpose_b=True)), tf.matmul(h, g, transpose_a=True)
+    return tf.matmul(h, w), grad
 
-    def __init__(self, dense, **kwargs):
+
+class _Dense(keras.layers.Layer):
+    """A Dense layer's forward pass on its own variables (no copy) with the fast input
+    gradient of :func:`_matmul`; ``linear=True`` leaves out the activation (the logits head)."""
+
+    def __init__(self, dense, linear=False, **kwargs):
         super().__init__(**kwargs)
-        self.dense = dense
+        self.dense, self.linear = dense, linear
 
     def call(self, h):
-        z = keras.ops.matmul(h, self.dense.kernel)
-        return z + self.dense.bias if self.dense.use_bias else z
+        kernel = tf.convert_to_tensor(self.dense.kernel)
+        z = _matmul(h, kernel) if len(h.shape) == 2 else keras.ops.matmul(h, kernel)
+        if self.dense.use_bias:
+            z = z + self.dense.bias
+        return z if self.linear else self.dense.activation(z)
+
+
+def _plain_dense(layer) -> bool:
+    """A float Dense layer (no quantisation, no LoRA) that :class:`_Dense` can stand in for."""
+    return (isinstance(layer, keras.layers.Dense)
+            and getattr(layer, "quantization_mode", None) is None
+            and not getattr(layer, "lora_enabled", False))
 
 
 def _activation_name(layer) -> str | None:
@@ -190,8 +214,8 @@ def _linear_version(layer, input_shape):
     """A layer computing ``layer``'s pre-activation (shares weights for Dense; else a copy)."""
     if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
         return lambda h: h
-    if isinstance(layer, keras.layers.Dense):
-        return _DenseLogits(layer, name=layer.name + "_logits")
+    if _plain_dense(layer):
+        return _Dense(layer, linear=True, name=layer.name + "_logits")
     config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
     linear = layer.__class__.from_config(config)
     linear.build(input_shape)
