@@ -58,16 +58,15 @@ def noisy_mean(chunk_fn, x, targets, n: int, spread: float, seed, batch_size: in
     total = None
     for s in chunks(len(owner), batch_size, progress, desc):
         idx = owner[s]
-        rows = int(idx[-1] - idx[0]) + 1  # a chunk covers consecutive samples
-        part = chunk_fn(x, noise, sigma, idx, copy[s], targets[idx]).numpy()[:rows]
+        part = chunk_fn(x, noise, sigma, idx, copy[s], targets[idx]).numpy()
         if total is None:
             total = np.zeros((int(x.shape[0]),) + part.shape[1:], np.float64)
-        total[idx[0]:idx[0] + rows] += part
+        total[idx[0]:idx[0] + len(part)] += part
     return total / n
 
 
 def noisy_sum_chunk(x, noise, sigma, idx, copy, t, *, fn):
     """In one graph: Σ over a chunk's copies of ``fn(x[idx] + noise[copy] · σ[idx], t)`` per
-    sample, indexed from the chunk's first sample (rows past the chunk's samples are zero)."""
+    sample, indexed from the chunk's first sample (a chunk covers consecutive samples)."""
     xb = tf.gather(x, idx) + tf.gather(noise, copy) * tf.gather(sigma, idx)
-    return tf.math.unsorted_segment_sum(fn(xb, t), idx - idx[0], tf.size(idx))
+    return tf.math.unsorted_segment_sum(fn(xb, t), idx - idx[0], idx[-1] - idx[0] + 1)
