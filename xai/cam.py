@@ -153,7 +153,6 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
     probe, x, targets = prepare(model, x, layer, target, score)
     A, targets = _activations(probe, x, targets)
     fn = _masked_scores_fn(model, probe, score)
-    size = tuple(x.shape[1:-1])
     maps = []
     for i in range(int(x.shape[0])):
         channels = tf.transpose(tf.reshape(A[i], (-1, A.shape[-1])))  # (K, P)
