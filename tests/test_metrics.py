@@ -87,6 +87,42 @@ def test_drop_increase_target_keep_and_baseline(sum_model):
     assert metrics.drop_increase(sum_model, X, M, keep=1.0)["drop"] == pytest.approx(0, abs=1e-6)
 
 
+def test_drop_increase_multiply_hand_computed(sum_model):
+    # mode="multiply" (Grad-CAM++ paper, sec. 6): O = S(x ⊙ m / max m), baseline 0.
+    # A: m/max = (1, .25, .75, .5) -> sum .5 - .25 + 1.5 + .125 = 1.875 > 1.75: increase.
+    # B: m/max = (1/9, 1, 8/9, 2/9) -> 1/9 + 1 - 4/9 + 1/9 = 7/9: drop.
+    # C (class 1, p1 = sig(-s)): m/max = (1/3, 0, 2/3, 1) -> -1/3 + 1/3 + 0 = 0 -> p1 = sig(0).
+    out = metrics.drop_increase(sum_model, X, M, mode="multiply", return_scores=True)
+    np.testing.assert_allclose(out["y_kept"], [sig(1.875), sig(7 / 9), sig(0)], rtol=1e-5)
+    drop_b = (sig(2) - sig(7 / 9)) / sig(2)
+    drop_c = (sig(1.5) - sig(0)) / sig(1.5)
+    assert out["drop"] == pytest.approx((drop_b + drop_c) / 3, rel=1e-5)
+    assert out["increase"] == pytest.approx(1 / 3)
+    # with a baseline b, O = S(b + m̂ ⊙ (x - b)), checked point by point
+    b = 1.0
+    mh = M / M.max(1, keepdims=True)
+    expected = (b + mh * (X[..., 0] - b)).sum(1)
+    out = metrics.drop_increase(sum_model, X, M, mode="multiply", target=0, baseline=b,
+                                return_scores=True)
+    np.testing.assert_allclose(out["y_kept"], [sig(v) for v in expected], rtol=1e-5)
+    # negative map values count as 0; a map scaled by any positive factor gives the same result
+    signed = M - 1.5
+    a = metrics.drop_increase(sum_model, X, signed, mode="multiply", return_scores=True)
+    c = metrics.drop_increase(sum_model, X, 7 * np.clip(signed, 0, None), mode="multiply",
+                              return_scores=True)
+    np.testing.assert_allclose(a["y_kept"], c["y_kept"], rtol=1e-6)
+    # an all-ones map changes nothing; an all-zero map shows only the baseline
+    assert metrics.drop_increase(sum_model, X, np.ones((3, 4)), mode="multiply")["drop"] \
+        == pytest.approx(0, abs=1e-6)
+    zero = metrics.drop_increase(sum_model, X, np.zeros((3, 4)), mode="multiply",
+                                 return_scores=True)
+    np.testing.assert_allclose(zero["y_kept"], [0.5, 0.5, 0.5], rtol=1e-6)
+    with pytest.raises(ValueError, match="keep= applies to mode='mask'"):
+        metrics.drop_increase(sum_model, X, M, keep=0.3, mode="multiply")
+    with pytest.raises(ValueError, match="mode must be"):
+        metrics.drop_increase(sum_model, X, M, mode="product")
+
+
 def test_deletion_insertion_hand_computed_logit(image_model):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)
@@ -212,7 +248,7 @@ def test_errors(sum_model):
         metrics.drop_increase(sum_model, X, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"\(2, 4\).*\(3, 4, 1\)"):
         metrics.deletion_auc(sum_model, X, np.zeros((2, 4)))
-    for keep in (0, 0.0, -0.1, 1.5):
+    for keep in (0, 0.0, -0.1, 1.5, True):
         with pytest.raises(ValueError, match="keep"):
             metrics.drop_increase(sum_model, X, M, keep=keep)
     with pytest.raises(ValueError, match="score='probability'"):

@@ -116,6 +116,22 @@ def _perturbed_scores(fn, x, base, ranks, counts, targets, mode, batch_size):
     return out.reshape(n, s)
 
 
+def _weighted_scores(fn, x, base, maps2d, targets, batch_size):
+    """Target scores of b + m̂ ⊙ (x − b), m̂ = each map clipped at 0 and divided by its max."""
+    m = np.clip(np.nan_to_num(maps2d, nan=0.0), 0.0, None)
+    peak = m.max(axis=1, keepdims=True)
+    m = np.divide(m, peak, out=np.zeros_like(m), where=peak > 0)
+    m = m.reshape((len(x),) + (x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]))
+    if x.ndim >= 3:
+        m = m[..., None]
+    out = np.empty(len(x), np.float64)
+    for start in range(0, len(x), batch_size):
+        s = slice(start, start + batch_size)
+        xb = (base[s] + m[s] * (x[s] - base[s])).astype(np.float32)
+        out[s] = fn(xb)[np.arange(len(xb)), targets[s]]
+    return out
+
+
 def _check_batch(x, batch_size):
     x = np.asarray(x, np.float32)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -132,26 +148,31 @@ def drop_increase(
     model,
     x,
     maps,
-    keep=0.3,
+    keep=None,
     target=None,
     score="probability",
     baseline=0.0,
     batch_size=64,
     blur_sigma=5.0,
     return_scores=False,
+    mode="mask",
 ):
-    """Average Drop and Increase in Confidence when only the most salient points are kept.
+    """Average Drop and Increase in Confidence (Chattopadhay et al. 2018, "Grad-CAM++", WACV,
+    sec. 6): re-score ``x`` seen through its explanation map.
 
-    After Chattopadhay et al. 2018, "Grad-CAM++" (WACV), sec. 6. With Y the score of the target
-    class on ``x`` and Y' the score on ``x`` with only its top ``keep`` fraction of points
-    (ranked by the map) kept and the rest set to ``baseline``:
+    With Y_i the score of the target class on ``x_i`` and O_i the score on the explained input:
 
-        drop     = mean_i max(0, Y_i - Y'_i) / Y_i
-        increase = mean_i [Y'_i > Y_i]
+        drop     = mean_i max(0, Y_i - O_i) / Y_i
+        increase = mean_i [O_i > Y_i]
 
-    Lower drop and higher increase mean a more faithful map. Both are fractions in [0, 1]
-    (the paper reports percentages). The paper re-scores ``x`` multiplied by the map itself; this
-    binary top-``keep`` mask makes maps of different methods (and scales) comparable.
+    Lower drop and higher increase mean a more faithful map. Both are fractions in [0, 1] (the
+    paper reports percentages). Two definitions of the explained input:
+
+    * ``mode="mask"`` (default): only the top ``keep`` fraction of points (ranked by the map) keep
+      their value, the rest take ``baseline``. Binary, so maps of any scale compare fairly.
+    * ``mode="multiply"``: the paper's eq.: the input multiplied point-wise by the map,
+      O_i = S(b + m̂_i ⊙ (x_i − b)), with m̂_i the map clipped at 0 and divided by its maximum
+      (b = 0 gives the paper's x ⊙ m̂). It rewards broad maps, so compare it with care.
 
     Parameters
     ----------
@@ -159,8 +180,9 @@ def drop_increase(
     x : array (N, H, W, C) or (N, T, C)
         Inputs in the model's own input space (already preprocessed).
     maps : array (N, H, W) / (N, T), or x's full shape (averaged over channels)
-    keep : float in (0, 1]
-        Fraction of points kept: ``round(keep * P)`` of the P points (at least one).
+    keep : float in (0, 1], optional
+        ``mode="mask"`` only: fraction of points kept, ``round(keep * P)`` of the P points (at
+        least one); default 0.3.
     target : None, int, or sequence of N ints
         Class scored; None means each sample's top-1 class on ``x``.
     score : "probability" (default) or "logit"
@@ -171,7 +193,9 @@ def drop_increase(
     batch_size : int
         Model batch size.
     return_scores : bool
-        Also return the per-sample ``"y"`` and ``"y_kept"`` scores.
+        Also return the per-sample ``"y"`` and ``"y_kept"`` (O_i) scores.
+    mode : "mask" or "multiply"
+        How the map turns ``x`` into the explained input (see above).
 
     Returns
     -------
@@ -179,7 +203,14 @@ def drop_increase(
         ``{"drop": float, "increase": float}`` (plus ``"y"``, ``"y_kept"``, ``"target"`` arrays
         when ``return_scores``).
     """
-    if not isinstance(keep, (int, float, np.integer, np.floating)) or not 0.0 < float(keep) <= 1.0:
+    if mode not in ("mask", "multiply"):
+        raise ValueError(f"mode must be 'mask' or 'multiply', got {mode!r}")
+    if mode == "multiply" and keep is not None:
+        raise ValueError("keep= applies to mode='mask' only; mode='multiply' weights every point "
+                         "by the map. Drop keep= or use mode='mask'.")
+    keep = 0.3 if keep is None else keep
+    if isinstance(keep, bool) or not isinstance(keep, (int, float, np.integer, np.floating)) \
+            or not 0.0 < float(keep) <= 1.0:
         raise ValueError(f"keep must be a fraction in (0, 1], got {keep!r}")
     x = _check_batch(x, batch_size)
     m = _spatial_maps(x, maps)
@@ -192,10 +223,13 @@ def drop_increase(
             f"drop is relative to the clean score Y, which must be > 0; {int(np.sum(y <= 0))} "
             f"sample(s) have {score} scores <= 0 (min {y.min():.4g}). Use score='probability'."
         )
-    npts = m.shape[1]
-    k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
     base = _baseline(x, baseline, blur_sigma)
-    y_kept = _perturbed_scores(fn, x, base, _ranks(m), [k], targets, "keep", batch_size)[:, 0]
+    if mode == "multiply":
+        y_kept = _weighted_scores(fn, x, base, m, targets, batch_size)
+    else:
+        npts = m.shape[1]
+        k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
+        y_kept = _perturbed_scores(fn, x, base, _ranks(m), [k], targets, "keep", batch_size)[:, 0]
     out = {
         "drop": float(np.mean(np.maximum(0.0, y - y_kept) / y)),
         "increase": float(np.mean(y_kept > y)),
