@@ -3,21 +3,30 @@
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-PROFILE ?= online
-OUT     ?= output
 SHARED  ?= ../shared/assets
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-
-# The offline profile reads ImageNet weights from a local Keras cache: a *copy* of
-# $(SHARED)/keras_home (Keras writes keras.json into its home), unless KERAS_HOME is set.
-ifeq ($(PROFILE),offline)
-  KERAS_HOME ?= $(CURDIR)/.cache/keras_home
-  export KERAS_HOME
+# auto: the offline assets when $(SHARED) is there, else the online weights and data
+PROFILE ?= auto
+ifeq ($(PROFILE),auto)
+  override PROFILE := $(if $(wildcard $(SHARED)/keras_home),offline,online)
 endif
+NOTEBOOKS   := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+EXECUTED    := FinalResults/notebooks
+NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 3600
+# what the notebooks read (they find ../shared/assets themselves; this honours SHARED=...)
+export XAI_ASSETS := $(abspath $(SHARED))
+export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: all env test run-all bench clean distclean
+.DEFAULT_GOAL := help
+.PHONY: help env test run-all check-results bench clean distclean
 
-all: run-all
+help:  ## list the targets
+	@echo "make run-all        run every notebook (papermill), regenerate FinalResults/ and the"
+	@echo "                    executed notebooks in $(EXECUTED)/ (PROFILE=auto|offline|online; now: $(PROFILE))"
+	@echo "make test           pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
+	@echo "make check-results  run-all, then fail if anything under FinalResults/ changed (determinism)"
+	@echo "make bench          timings against tf-keras-vis and xplique (own venv), bench/results.md"
+	@echo "make env            only create .venv"
+	@echo "make clean          remove caches; make distclean also removes the virtual environments"
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,30 +38,41 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 env: $(BIN)/.installed
 
-.cache/keras_home:
-	@if [ -d "$(SHARED)/keras_home" ]; then mkdir -p $@ && cp -r $(SHARED)/keras_home/. $@/; \
-	 else echo "offline profile: no Keras cache at $(SHARED)/keras_home; set KERAS_HOME to a folder whose models/ holds the weights" >&2; exit 1; fi
-
 test: env
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	@if [ -d "$(XAI_ASSETS)" ]; then \
+	  out=$$(mktemp -d); echo "nbval: re-executing $(EXECUTED)/*.ipynb (outputs to $$out)"; \
+	  XAI_OUTPUT_DIR=$$out TQDM_DISABLE=1 $(BIN)/python -m pytest $(NBVAL_FLAGS) -q \
+	    -p no:cacheprovider $(EXECUTED); status=$$?; rm -rf "$$out"; exit $$status; \
+	else echo "nbval skipped: the executed notebooks use the offline assets, not found at $(XAI_ASSETS)"; fi
 
-run-all: env $(if $(filter offline,$(PROFILE)),.cache/keras_home)
-	@mkdir -p $(OUT)
+run-all: env
+	@if [ "$(PROFILE)" = offline ] && [ ! -d "$(XAI_ASSETS)/keras_home" ]; then \
+	  echo "PROFILE=offline needs the offline assets at $(XAI_ASSETS) (or SHARED=...)" >&2; exit 1; fi
+	@echo "profile: $(PROFILE)"
+	@mkdir -p $(EXECUTED)
 	@set -e; for nb in $(NOTEBOOKS); do \
-	  echo "==> $$nb (profile=$(PROFILE))"; \
-	  $(BIN)/papermill "$$nb" "$(OUT)/$$(basename $$nb)" --cwd notebooks \
-	    -p profile $(PROFILE) -p output_dir "$(CURDIR)/FinalResults" \
-	    || { echo "FAILED: $$nb — see the failing cell in $(OUT)/$$(basename $$nb)" >&2; exit 1; }; \
+	  out=$(EXECUTED)/$$(basename $$nb); echo "==> $$nb"; \
+	  TQDM_DISABLE=1 $(BIN)/papermill "$$nb" "$$out" --cwd notebooks -p profile $(PROFILE) \
+	    || { echo "FAILED: $$nb — see the failing cell in $$out" >&2; exit 1; }; \
+	  $(BIN)/python tools/tidy_notebook.py "$$out"; \
 	done
-	@echo "Figures and tables regenerated in FinalResults/; executed notebooks in $(OUT)/"
+	@echo "Figures and tables regenerated in FinalResults/; executed notebooks in $(EXECUTED)/"
+
+check-results: run-all
+	@if [ -n "$$(git status --porcelain -- FinalResults)" ]; then \
+	  git status --short -- FinalResults; \
+	  echo "FinalResults/ changed: the committed results are not what the code produces now" >&2; \
+	  exit 1; fi
+	@echo "FinalResults/ unchanged: the committed results are what the code produces"
 
 bench: env
 	bash bench/setup.sh
 	bench/.venv/bin/python bench/run.py
 
 clean:
-	rm -rf $(OUT) .cache .pytest_cache
-	find . -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf output .cache .pytest_cache
+	find xai tests bench tools notebooks -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean
 	rm -rf $(VENV) bench/.venv

@@ -157,3 +157,21 @@ def test_library_does_not_force_a_backend():
     src = open(viz.__file__).read()
     assert "matplotlib.use(" not in src
     assert matplotlib.get_backend()  # whatever the environment chose
+
+
+def test_save_writes_no_version_or_date(tmp_path):
+    """Saved figures carry no matplotlib version or date, so a re-run gives the same bytes."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    viz.save(fig, tmp_path / "a.png")
+    viz.save(fig, tmp_path / "b.png")
+    viz.save(fig, tmp_path / "c.pdf")
+    plt.close(fig)
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert "Software" not in Image.open(tmp_path / "a.png").info
+    pdf = (tmp_path / "c.pdf").read_bytes()
+    assert b"CreationDate" not in pdf and matplotlib.__version__.encode() not in pdf

@@ -378,5 +378,24 @@ def save(fig, path, dpi=120):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=_NO_STAMPS.get(path.suffix.lower()))
     return path
+
+
+#: file metadata that would change the bytes from one run or matplotlib version to the next
+_NO_STAMPS = {".png": {"Software": None},
+              ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+              ".svg": {"Creator": None, "Date": None}}
+
+
+def notebook_figures(dpi=60):
+    """Show inline figures in Jupyter as PNG at ``dpi`` (the saved files keep their own dpi), so
+    executed notebooks stay small and their bytes do not depend on the matplotlib version.
+    Outside IPython this does nothing."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})

@@ -1,0 +1,120 @@
+"""The committed results are the code's: executed notebooks match their sources, are tidy, and
+carry the numbers that FinalResults/ and the README show.
+
+nbval (``make test``, second step) re-executes ``FinalResults/notebooks/*.ipynb`` and compares
+every cell marked ``# NBVAL_CHECK_OUTPUT``, so these tests make sure that what nbval checks is
+(1) the current notebook code and (2) the same numbers as the committed tables.
+"""
+import importlib.util
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+EXECUTED = ROOT / "FinalResults" / "notebooks"
+CHECK = "# NBVAL_CHECK_OUTPUT"
+
+_spec = importlib.util.spec_from_file_location("tidy_notebook", ROOT / "tools" / "tidy_notebook.py")
+tidy_notebook = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tidy_notebook)
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def test_every_notebook_has_its_executed_result():
+    assert SOURCES
+    assert sorted(p.name for p in EXECUTED.glob("*.ipynb")) == [p.name for p in SOURCES], \
+        "run `make run-all` and commit FinalResults/notebooks/"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_source_notebook_has_no_outputs(source):
+    for cell in _read(source).cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, \
+                f"{source.name}: clear the outputs of the source notebook (results live in " \
+                f"{EXECUTED.relative_to(ROOT)})"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_executed_notebook_is_the_current_code(source):
+    """Same cells, in order, as the source; papermill added only the injected parameters."""
+    executed = _read(EXECUTED / source.name)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert re.fullmatch(r"# Parameters\nprofile = \"(offline|online)\"\n?", injected[0].source), \
+        "only the profile may be injected: no absolute paths or machine-specific values"
+    cells = [c for c in executed.cells if c is not injected[0]]
+    expected = _read(source).cells
+    assert [(c.cell_type, c.source) for c in cells] == [(c.cell_type, c.source) for c in expected], \
+        f"{source.name} changed since its results were made: run `make run-all` and commit"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_executed_notebook_is_tidy_and_checked(source):
+    executed = _read(EXECUTED / source.name)
+    text = (EXECUTED / source.name).read_text()
+    assert not [p for p in tidy_notebook.machine_paths() if p in text]
+    assert set(executed.metadata.get("papermill", {})) <= set(tidy_notebook.KEEP_PAPERMILL)
+    checked = []
+    for cell in executed.cells:
+        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+        if cell.cell_type != "code":
+            continue
+        assert not [o for o in cell.outputs if o.get("name") == "stderr"]
+        assert not any(o.get("output_type") == "error" for o in cell.outputs)
+        if cell.source.startswith(CHECK):
+            checked.append(cell)
+    assert checked, f"{source.name}: mark the cells that print key numbers with {CHECK}"
+    for cell in checked:
+        assert _stdout(cell).strip(), f"a checked cell printed nothing:\n{cell.source}"
+
+
+def _checked_output(name: str) -> str:
+    nb = _read(EXECUTED / name)
+    return "\n".join(_stdout(c) for c in nb.cells
+                     if c.cell_type == "code" and c.source.startswith(CHECK))
+
+
+def test_mnist1d_headline_matches_table_and_readme():
+    """The checked notebook output, the committed CSV and the README tell the same numbers."""
+    headline = pd.read_csv(ROOT / "FinalResults" / "mnist1d" / "headline_gradcam_keep30.csv")
+    shown = _checked_output("03_mnist1d.ipynb")
+    readme = (ROOT / "README.md").read_text()
+    for _, row in headline.iterrows():
+        for column in ("drop_percent", "increase_percent", "drop_multiply_percent",
+                       "increase_multiply_percent"):
+            number = f"{row[column]:.1f} %"
+            assert number in shown, (column, number)
+        if row["model"] == "original":
+            for column in ("drop_percent", "increase_percent", "drop_multiply_percent",
+                           "increase_multiply_percent"):
+                assert f"{row[column]:.1f} %" in readme, \
+                    f"README: the headline {column} is not {row[column]:.1f} % as in the table"
+
+
+@pytest.mark.parametrize("name, table, columns", [
+    ("03_mnist1d.ipynb", "mnist1d/accuracy.csv", ["test_accuracy"]),
+    ("03_mnist1d.ipynb", "mnist1d/deletion_insertion.csv", ["deletion_auc", "insertion_auc"]),
+    ("04_hmt.ipynb", "hmt/deletion_insertion.csv", ["deletion_auc", "insertion_auc"]),
+    ("04_hmt.ipynb", "hmt/per_class_accuracy.csv", ["accuracy"]),
+    ("01_part1_cams_across_classifiers.ipynb", "part1/masked_reclassification.csv", ["area_kept"]),
+], ids=lambda v: str(v).split("/")[-1] if isinstance(v, str) else None)
+def test_checked_numbers_are_the_committed_tables(name, table, columns):
+    frame = pd.read_csv(ROOT / "FinalResults" / table)
+    shown = _checked_output(name)
+    digits = 2 if name.startswith("01") else 3
+    for column in columns:
+        for value in frame[column]:
+            assert f"{value:.{digits}f}" in shown, (table, column, value)
