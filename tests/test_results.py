@@ -52,7 +52,7 @@ def test_executed_notebook_is_the_current_code(source):
     """Same cells, in order, as the source; papermill added only the injected parameters."""
     executed = _read(EXECUTED / source.name)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1
+    assert len(injected) == 1 and injected[0].get("id") == "injected-parameters"
     assert re.fullmatch(r"# Parameters\nprofile = \"(offline|online)\"\n?", injected[0].source), \
         "only the profile may be injected: no absolute paths or machine-specific values"
     cells = [c for c in executed.cells if c is not injected[0]]

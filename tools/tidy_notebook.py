@@ -6,7 +6,8 @@ changes from run to run, so two runs of the same code would never give the same 
 the code, the injected parameters and every stdout/figure/table output, and drops:
 
 * papermill's and Jupyter's timing metadata (notebook and cells), and papermill's paths;
-* stderr streams (log noise, warnings, progress bars) and widget outputs (random model ids).
+* stderr streams (log noise, warnings, progress bars) and widget outputs (random model ids);
+* the random id papermill gives its injected-parameters cell (it becomes "injected-parameters").
 
 It then refuses (exit 1) a notebook that still names a path of this machine, because the
 executed notebook must re-run in any clone (nbval re-executes it in CI).
@@ -44,6 +45,8 @@ def tidy(nb):
     meta["papermill"] = {k: v for k, v in meta.get("papermill", {}).items() if k in KEEP_PAPERMILL}
     meta.pop("widgets", None)
     for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
