@@ -21,7 +21,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 help:  ## list the targets
 	@echo "make run-all        run every notebook (papermill), regenerate FinalResults/ and the"
-	@echo "                    executed notebooks in $(EXECUTED)/ (PROFILE=auto|offline|online; now: $(PROFILE))"
+	@echo "                    executed notebooks in $(EXECUTED)/ (PROFILE=auto|offline|online; now: $(PROFILE));"
+	@echo "                    NOTEBOOKS=\"notebooks/03_mnist1d.ipynb ...\" runs only those"
 	@echo "make test           pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
 	@echo "make check-results  run-all, then fail if anything under FinalResults/ changed (determinism)"
 	@echo "make bench          timings against tf-keras-vis and xplique (own venv), bench/results.md"
