@@ -11,12 +11,15 @@ SCORES = ("logit", "probability")
 
 def check_score(score: str) -> str:
     if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}: 'logit' explains the "
+                         "pre-softmax class score, 'probability' the model's output.")
     return score
 
 
 def transform(z, probe: layers.Probe, score: str):
-    """Turn pre-activation scores z into the requested score (inside a tf.function)."""
+    """Turn pre-activation scores z into the requested score (inside a tf.function). Every method
+    comes through here, so a mistyped ``score`` fails in the exported functions too."""
+    check_score(score)
     if score == "logit":
         return z
     if probe.final_activation == "sigmoid":
