@@ -75,6 +75,12 @@ def resolve_layer(model, layer=None) -> tuple:
 
 
 def _find_layer(model, layer) -> tuple:
+    inputs = [p[-1] for p in walk(model) if isinstance(p[-1], keras.layers.InputLayer)]
+    asked = (model.layers[layer] if isinstance(layer, int) and not isinstance(layer, bool)
+             and -len(model.layers) <= layer < len(model.layers) else layer)
+    if any(asked is i or asked == i.name for i in inputs):
+        raise _no_layer_error(model, f"Layer {layer!r} is the model's input, not a feature map "
+                                     "computed by the network")
     paths = [p for p in walk(model) if not isinstance(p[-1], keras.layers.InputLayer)]
     if layer is None:
         return _auto_layer(model, paths)

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers
+from ._batching import check_batch_size
 
 SCORES = ("logit", "probability")
 
@@ -41,7 +42,7 @@ def resolve_targets(target, n: int, num_classes: int) -> np.ndarray:
     """
     if target is None:
         return np.full(n, -1, np.int32)
-    if isinstance(target, (str, int, np.integer)):
+    if isinstance(target, (str, int, np.integer)) or np.ndim(target) == 0:
         target = [target] * n
     target = list(np.asarray(target, dtype=object).ravel())
     if len(target) != n:
@@ -81,6 +82,7 @@ def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.nda
     """All class scores (N, classes) of ``model`` on ``x``: logits (a final softmax/sigmoid
     stripped, without touching the model) or probabilities."""
     check_score(score)
+    batch_size = check_batch_size(batch_size)
     probe = layers.build_probe(model, None)
     fn = layers.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
     x = tf.convert_to_tensor(x, tf.float32)
