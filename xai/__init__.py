@@ -10,3 +10,15 @@ __all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcamp
            "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
            "guided_gradcam", "rise", "sise"]
 __version__ = "0.1.0"
+
+#: submodules reachable as ``xai.<name>`` after ``import xai``, imported on first use (so
+#: ``import xai`` does not pay for matplotlib, OpenCV or the data loaders until they are needed)
+_SUBMODULES = ("cam", "combine", "data", "gradients", "layers", "metrics", "models",
+               "perturbation", "scores", "train", "viz")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'xai' has no attribute {name!r}")

@@ -141,8 +141,11 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
 
 
 def _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size, progress):
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
+            or max_steps < 2:
+        raise ValueError(f"max_steps must be an integer ≥ 2, got {max_steps!r}")
     attr = np.zeros(x.shape, np.float64)
-    todo, steps = np.arange(len(targets)), 32
+    todo, steps = np.arange(len(targets)), min(32, int(max_steps))
     while True:
         sel = tf.constant(todo)
         part = _ig_fixed(fn, tf.gather(x, sel), tf.gather(baseline, sel), targets[todo], steps,

@@ -75,6 +75,12 @@ def resolve_layer(model, layer=None) -> tuple:
 
 
 def _find_layer(model, layer) -> tuple:
+    inputs = [p[-1] for p in walk(model) if isinstance(p[-1], keras.layers.InputLayer)]
+    asked = (model.layers[layer] if isinstance(layer, int) and not isinstance(layer, bool)
+             and -len(model.layers) <= layer < len(model.layers) else layer)
+    if any(asked is i or asked == i.name for i in inputs):
+        raise _no_layer_error(model, f"Layer {layer!r} is the model's input, not a feature map "
+                                     "computed by the network")
     paths = [p for p in walk(model) if not isinstance(p[-1], keras.layers.InputLayer)]
     if layer is None:
         return _auto_layer(model, paths)
@@ -148,18 +154,25 @@ def _rebuild(model, call_fn: Callable):
 
 def _forward_model(model, path: tuple | None, head: tuple | None = None):
     """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
-    ``head`` = (last layer, replacement callable) swaps the model's final layer."""
+    ``head`` = (path to the final layer, replacement callable) swaps the model's final layer,
+    also when it sits inside a nested model (a classifier wrapped in a Sequential)."""
     captured = {}
 
     def call_fn(layer, *args, **kwargs):
-        if path and layer is path[0]:
-            if len(path) == 1:
-                captured["A"] = layer(*args, **kwargs)
-                return captured["A"]
-            captured["A"], out = _forward_model(layer, path[1:])(args[0])
-            return out
-        if head is not None and layer is head[0]:
+        in_path = bool(path) and layer is path[0]
+        in_head = head is not None and layer is head[0][0]
+        if in_head and len(head[0]) == 1:
             return head[1](args[0])
+        if in_head or (in_path and len(path) > 1):  # rebuild the nested model too
+            inner = _forward_model(layer, path[1:] if in_path else None,
+                                   (head[0][1:], head[1]) if in_head else None)
+            if not in_path:
+                return inner(args[0])
+            captured["A"], out = inner(args[0])
+            return out
+        if in_path:
+            captured["A"] = layer(*args, **kwargs)
+            return captured["A"]
         if _plain_dense(layer) and not kwargs and len(args) == 1:
             return _Dense(layer, name=layer.name + "_fastgrad")(args[0])
         return layer(*args, **kwargs)
@@ -248,10 +261,25 @@ def _input_shape_of(layer) -> tuple:
 
 
 def _last_layer(model):
+    """The layer whose call makes the model's output (None if it cannot be told)."""
+    if isinstance(model, keras.Sequential):
+        return model.layers[-1]
+    history = getattr(model.outputs[0], "_keras_history", None)  # the op that made the output
+    op = getattr(history, "operation", None)
+    if isinstance(op, keras.layers.Layer):
+        return op
     last = model.layers[-1]
-    if not isinstance(model, keras.Sequential) and last.output is not model.outputs[0]:
-        return None
-    return last
+    return last if last.output is model.outputs[0] else None
+
+
+def final_layer_path(model) -> tuple | None:
+    """Path (outer → inner) to the layer that makes the model's output, descending into a nested
+    model that is itself the last layer (e.g. ``Sequential([Input, Rescaling, classifier])``)."""
+    last = _last_layer(model)
+    if isinstance(last, keras.Model):
+        inner = final_layer_path(last)
+        return (last,) + inner if inner else None
+    return (last,) if last is not None else None
 
 
 def build_probe(model, path: tuple | None) -> Probe:
@@ -260,14 +288,12 @@ def build_probe(model, path: tuple | None) -> Probe:
     key = tuple(id(layer) for layer in path) if path else None
     if key in cache:
         return cache[key]
-    last = _last_layer(model)
-    act = _activation_name(last) if last is not None else None
-    if act is not None and isinstance(last, keras.Model):
-        act = None
-
+    final = final_layer_path(model)
+    act = _activation_name(final[-1]) if final else None
     head = None
     if act is not None:
-        head = (last, _linear_version(last, tuple(_input_shape_of(last))))
+        last = final[-1]
+        head = (final, _linear_version(last, tuple(_input_shape_of(last))))
     probe_model = _forward_model(model, path, head)
     probe = Probe(probe_model, path, act, {})
     cache[key] = probe

@@ -132,11 +132,13 @@ def _weighted_scores(fn, x, base, maps2d, targets, batch_size):
     return out
 
 
-def _check_batch(x, batch_size):
-    x = np.asarray(x, np.float32)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return x
+def _check_batch(model, x, batch_size):
+    """x checked like xai.explain's input (rank, channels, size, NaN, empty), and batch_size."""
+    from ._batching import check_batch_size
+    from .explain import check_input
+
+    check_batch_size(batch_size)
+    return check_input(model, x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,7 +214,7 @@ def drop_increase(
     if isinstance(keep, bool) or not isinstance(keep, (int, float, np.integer, np.floating)) \
             or not 0.0 < float(keep) <= 1.0:
         raise ValueError(f"keep must be a fraction in (0, 1], got {keep!r}")
-    x = _check_batch(x, batch_size)
+    x = _check_batch(model, x, batch_size)
     m = _spatial_maps(x, maps)
     fn = _scores_fn(model, score, batch_size)
     all_scores = fn(x)
@@ -246,13 +248,16 @@ def drop_increase(
 
 def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size, blur_sigma,
                return_curves):
-    x = _check_batch(x, batch_size)
+    x = _check_batch(model, x, batch_size)
     m = _spatial_maps(x, maps)
     npts = m.shape[1]
     if steps is None:
         steps = min(npts, 50)
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if steps > npts:
+        raise ValueError(f"steps={steps} is more than the {npts} points of each input; use at "
+                         f"most steps={npts} (one point per step).")
     fn = _scores_fn(model, score, batch_size)
     targets = _targets(target, fn(x))
     fractions = np.linspace(0.0, 1.0, steps + 1)

@@ -59,6 +59,9 @@ def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5
     The same ``n_masks`` masks (seeded by ``seed``, independent of batch_size) serve every sample.
     Returns float32 (N, H, W) or (N, T), min-max scaled to [0, 1] unless ``normalize=False``.
     """
+    if isinstance(n_masks, bool) or not isinstance(n_masks, (int, np.integer)) or n_masks < 1:
+        raise ValueError(f"n_masks must be a positive integer (the paper uses 4000 for "
+                         f"ImageNet), got {n_masks!r}")
     if not 0 < p < 1:
         raise ValueError(f"p (the keep probability) must be in (0, 1), got {p}")
     if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 1:

@@ -5,18 +5,22 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers
+from ._batching import check_batch_size
 
 SCORES = ("logit", "probability")
 
 
 def check_score(score: str) -> str:
     if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}: 'logit' explains the "
+                         "pre-softmax class score, 'probability' the model's output.")
     return score
 
 
 def transform(z, probe: layers.Probe, score: str):
-    """Turn pre-activation scores z into the requested score (inside a tf.function)."""
+    """Turn pre-activation scores z into the requested score (inside a tf.function). Every method
+    comes through here, so a mistyped ``score`` fails in the exported functions too."""
+    check_score(score)
     if score == "logit":
         return z
     if probe.final_activation == "sigmoid":
@@ -38,7 +42,7 @@ def resolve_targets(target, n: int, num_classes: int) -> np.ndarray:
     """
     if target is None:
         return np.full(n, -1, np.int32)
-    if isinstance(target, (str, int, np.integer)):
+    if isinstance(target, (str, int, np.integer)) or np.ndim(target) == 0:
         target = [target] * n
     target = list(np.asarray(target, dtype=object).ravel())
     if len(target) != n:
@@ -78,6 +82,7 @@ def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.nda
     """All class scores (N, classes) of ``model`` on ``x``: logits (a final softmax/sigmoid
     stripped, without touching the model) or probabilities."""
     check_score(score)
+    batch_size = check_batch_size(batch_size)
     probe = layers.build_probe(model, None)
     fn = layers.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
     x = tf.convert_to_tensor(x, tf.float32)
