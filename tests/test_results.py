@@ -27,6 +27,12 @@ def _read(path):
     return nbformat.read(path, as_version=4)
 
 
+def _checked(cell) -> bool:
+    """nbval's own rule: a comment line that is exactly the marker (no text after it)."""
+    return cell.cell_type == "code" and any(
+        line.strip().lstrip("#").strip() == "NBVAL_CHECK_OUTPUT" for line in cell.source.splitlines())
+
+
 def _stdout(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
@@ -74,8 +80,11 @@ def test_executed_notebook_is_tidy_and_checked(source):
             continue
         assert not [o for o in cell.outputs if o.get("name") == "stderr"]
         assert not any(o.get("output_type") == "error" for o in cell.outputs)
-        if cell.source.startswith(CHECK):
+        if _checked(cell):
             checked.append(cell)
+        else:
+            assert "NBVAL_CHECK_OUTPUT" not in cell.source, \
+                f"nbval ignores a marker with text on its line: put {CHECK} alone on a line"
     assert checked, f"{source.name}: mark the cells that print key numbers with {CHECK}"
     for cell in checked:
         assert _stdout(cell).strip(), f"a checked cell printed nothing:\n{cell.source}"
@@ -83,8 +92,7 @@ def test_executed_notebook_is_tidy_and_checked(source):
 
 def _checked_output(name: str) -> str:
     nb = _read(EXECUTED / name)
-    return "\n".join(_stdout(c) for c in nb.cells
-                     if c.cell_type == "code" and c.source.startswith(CHECK))
+    return "\n".join(_stdout(c) for c in nb.cells if _checked(c))
 
 
 def test_mnist1d_headline_matches_table_and_readme():
