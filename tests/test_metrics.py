@@ -286,4 +286,5 @@ def test_faithfulness_table_is_every_metric_of_every_map(sum_model, tmp_path):
                                                          ["b", "m"], ["b", "reversed"]]
     both.save(tmp_path, "Test", "signals", 0.0)
     assert "(3 signals" in (tmp_path / "drop_increase.md").read_text()
+    assert "(3 signals, 2 steps" in (tmp_path / "deletion_insertion.md").read_text()
     assert len(pd.read_csv(tmp_path / "deletion_insertion.csv")) == 4

@@ -361,7 +361,8 @@ class Faithfulness:
     auc: "pd.DataFrame"
 
     def keys(self) -> list[str]:
-        return [c for c in self.auc.columns if c not in ("deletion_auc", "insertion_auc", "n")]
+        return [c for c in self.auc.columns
+                if c not in ("deletion_auc", "insertion_auc", "steps", "n")]
 
     def wide(self) -> "pd.DataFrame":
         """One row per method: drop and increase at each keep, then the ``× map`` pair."""
@@ -375,7 +376,7 @@ class Faithfulness:
     def save(self, out, study: str, items: str, removed) -> None:
         """drop_increase.csv / _multiply.csv / deletion_insertion.csv and two Markdown tables."""
         from pathlib import Path
-        out, n = Path(out), int(self.auc["n"].iloc[0])
+        out, n, steps = Path(out), int(self.auc["n"].iloc[0]), int(self.auc["steps"].iloc[0])
         self.drop_increase.to_csv(out / "drop_increase.csv", index=False)
         self.multiply.to_csv(out / "drop_increase_multiply.csv", index=False)
         self.auc.to_csv(out / "deletion_insertion.csv", index=False)
@@ -387,7 +388,7 @@ class Faithfulness:
             "definition).\n\n" + self.wide().to_markdown(index=False, floatfmt=".3f") + "\n")
         (out / "deletion_insertion.md").write_text(
             f"# {study}: deletion (lower is better) and insertion (higher is better) AUC ({n} "
-            f"{items}, removed points = {removed})\n\n"
+            f"{items}, {steps} steps, removed points = {removed})\n\n"
             + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
@@ -399,6 +400,8 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
     ``maps`` ({method name: maps}), on each sample's top-1 class."""
     import pandas as pd
     common = dict(score=score, baseline=baseline, blur_sigma=blur_sigma, batch_size=batch_size)
+    points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
+    steps = int(auc_steps) if auc_steps is not None else min(points, 50)
     rows, multiply, auc = [], [], []
     for method, m in maps.items():
         for k in keeps:
@@ -409,10 +412,9 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
         multiply.append({"method": method, "drop": r["drop"], "increase": r["increase"],
                          "n": len(x)})
         auc.append({"method": method,
-                    "deletion_auc": float(deletion_auc(model, x, m, auc_steps, **common).mean()),
-                    "insertion_auc": float(insertion_auc(model, x, m, auc_steps,
-                                                         **common).mean()),
-                    "n": len(x)})
+                    "deletion_auc": float(deletion_auc(model, x, m, steps, **common).mean()),
+                    "insertion_auc": float(insertion_auc(model, x, m, steps, **common).mean()),
+                    "steps": steps, "n": len(x)})
     return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc))
 
 
