@@ -70,6 +70,7 @@ check-results: run-all
 bench: env
 	bash bench/setup.sh
 	bench/.venv/bin/python bench/run.py
+	$(VENV)/bin/python bench/memory.py
 
 clean:
 	rm -rf output .cache .pytest_cache

@@ -231,7 +231,7 @@ class Floors:
 def xai_call(xai, model, x, method, layer, targets, **opts):
     """An xai.explain closure; option names adapted to the method's signature."""
     fn = xai.METHODS[method]
-    params = inspect.signature(getattr(fn, "func", fn)).parameters
+    params = fn.options()
     kw = {}
     for k, v in opts.items():
         if k == "masks":
@@ -240,7 +240,7 @@ def xai_call(xai, model, x, method, layer, targets, **opts):
             kw[k] = v
     if "progress" in params:
         kw["progress"] = False
-    if "layer" not in params:
+    if fn.layer != "one":
         layer = None
     return lambda: xai.explain(model, x, method=method, layer=layer, target=list(targets), **kw)
 

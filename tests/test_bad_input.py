@@ -18,9 +18,9 @@ def x():
     return np.random.default_rng(2).normal(size=(2, 12, 12, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("layer", [0, "input_layer", "input_object"])
+@pytest.mark.parametrize("layer", [0, "input_name", "input_object"])
 def test_input_layer_is_not_a_feature_map(model, x, layer):
-    layer = model.layers[0] if layer == "input_object" else layer
+    layer = {"input_name": model.layers[0].name, "input_object": model.layers[0]}.get(layer, layer)
     with pytest.raises(ValueError, match="is the model's input, not a feature map.*'conv_a', "
                                          "'conv_b'"):
         xai.explain(model, x, method="gradcam", layer=layer)

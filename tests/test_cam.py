@@ -30,6 +30,10 @@ def np_xgradcam(A, G):
     return np.maximum((w * A).sum(-1), 0)
 
 
+def np_hirescam(A, G):
+    return np.maximum((G * A).sum(-1), 0)
+
+
 def np_layercam(A, G):
     return np.maximum((np.maximum(G, 0) * A).sum(-1), 0)
 
@@ -58,7 +62,8 @@ def batch():
 
 
 @pytest.mark.parametrize("method,ref", [("gradcam", np_gradcam), ("gradcam++", np_gradcampp),
-                                        ("xgradcam", np_xgradcam), ("layercam", np_layercam)])
+                                        ("xgradcam", np_xgradcam), ("layercam", np_layercam),
+                                        ("hirescam", np_hirescam)])
 @pytest.mark.parametrize("layer", ["conv_a", "conv_b"])
 def test_gradient_cams_match_numpy_equations(net, batch, method, ref, layer):
     target = np.array([0, 1, 2, 3, 1])
@@ -83,6 +88,15 @@ def test_gradcam_equals_cam_on_a_gap_net(net, batch):
         got = xai.explain(net, batch, method="gradcam", target=c, normalize=False,
                           upsample=False)
         np.testing.assert_allclose(got * A.shape[1] * A.shape[2], cam, rtol=2e-4, atol=1e-6)
+
+
+def test_hirescam_equals_gradcam_on_a_gap_net_but_not_elsewhere(net, batch):
+    """Draelos & Carin (2020), sec. 3: when the gradient is the same at every position (GAP then
+    a linear layer) HiResCAM = Grad-CAM; through a later convolution they differ."""
+    for layer, same in (("conv_b", True), ("conv_a", False)):
+        maps = [xai.explain(net, batch, method=m, layer=layer, target=2, normalize=False,
+                            upsample=False) for m in ("hirescam", "gradcam")]
+        assert np.allclose(*maps, rtol=1e-4, atol=1e-6) == same
 
 
 def test_gradcam_equals_cam_on_real_mobilenet(mobilenet):

@@ -9,8 +9,8 @@ from skimage import data
 import xai
 from helpers import acts_and_grads, gap_net
 
-CAMS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "eigencam",
-        "scorecam")
+CAMS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "hirescam",
+        "eigencam", "scorecam")
 GRADIENTS = ("saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
              "guided_gradcam")
 FAST = {"smooth_gradcam++": {"n": 3, "seed": 0}, "smoothgrad": {"n": 3, "seed": 0},
@@ -18,7 +18,38 @@ FAST = {"smooth_gradcam++": {"n": 3, "seed": 0}, "smoothgrad": {"n": 3, "seed": 
 
 
 def test_methods_registry_is_complete():
-    assert set(xai.METHODS) >= set(CAMS + GRADIENTS + ("rise", "sise"))
+    assert set(xai.METHODS) == set(CAMS + GRADIENTS + ("rise", "sise"))
+    assert set(xai.MAP_METHODS) == set(CAMS + ("rise", "sise"))
+
+
+EXPORTED = {"gradcam": xai.weighted_cam, "smooth_gradcam++": xai.smooth_gradcampp,
+            "scorecam": xai.scorecam, "saliency": xai.saliency, "smoothgrad": xai.smoothgrad,
+            "integrated_gradients": xai.integrated_gradients,
+            "guided_backprop": xai.guided_backprop, "guided_gradcam": xai.guided_gradcam,
+            "rise": xai.rise, "sise": xai.sise}
+
+
+@pytest.mark.parametrize("method", list(EXPORTED))
+def test_exported_function_is_the_checked_front_door(method):
+    """One registry: the exported function, xai.METHODS[name] and xai.explain give the same
+    result and run the same checks."""
+    net = gap_net(seed=14)
+    x = np.random.default_rng(8).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    opts = FAST.get(method, {})
+    via_explain = xai.explain(net, x, method=method, target=[1, 2], **opts)
+    np.testing.assert_array_equal(EXPORTED[method](net, x, target=[1, 2], **opts), via_explain)
+    np.testing.assert_array_equal(xai.METHODS[method](net, x, target=[1, 2], **opts),
+                                  via_explain)
+    bad = x.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"1 NaN or inf.*nan_to_num"):
+        EXPORTED[method](net, bad, **opts)
+    with pytest.raises(ValueError, match=r"single sample.*x\[None\]"):
+        EXPORTED[method](net, x[0], **opts)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        EXPORTED[method](net, x, batch_size=0, **opts)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'stepz'.*accepts"):
+        EXPORTED[method](net, x, stepz=3)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +71,9 @@ def test_every_method_on_the_old_h5_mnist1d_model(mnist1d_seed_model, signals, m
         assert np.abs(out).max() > 0
 
 
-@pytest.mark.parametrize("method", ("gradcam", "gradcam++", "layercam", "xgradcam", "scorecam",
-                                    "integrated_gradients", "rise", "smooth_gradcam++"))
+@pytest.mark.parametrize("method", ("gradcam", "gradcam++", "layercam", "xgradcam", "hirescam",
+                                    "scorecam", "integrated_gradients", "rise",
+                                    "smooth_gradcam++"))
 def test_batched_equals_looped_with_per_sample_targets(method):
     net = gap_net(seed=11)
     x = np.random.default_rng(5).normal(size=(4, 12, 12, 3)).astype(np.float32)
@@ -114,12 +146,11 @@ def test_no_retracing_on_second_call_with_same_shapes():
              ("rise", {"n_masks": 32, "seed": 0}), ("scorecam", {})]
     for method, opts in calls:
         xai.explain(net, x, method=method, **opts)
-    functions = [f for p in xai.layers._CACHE[net].values() if isinstance(p, xai.layers.Probe)
-                 for f in p.functions.values()]
-    counts = [f.experimental_get_tracing_count() for f in functions]
+    traced = xai.layers.trace_count(net)
+    assert traced >= len(calls)
     for method, opts in calls:
         xai.explain(net, x + 1, method=method, target=2, **opts)
-    assert [f.experimental_get_tracing_count() for f in functions] == counts
+    assert xai.layers.trace_count(net) == traced
 
 
 def test_probability_score_differs_from_logit():

@@ -88,11 +88,9 @@ def test_ig_memory_chunks_do_not_depend_on_steps():
     a = xai.integrated_gradients(net, x, steps=50, batch_size=16)
     b = xai.integrated_gradients(net, x, steps=50, batch_size=7)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    probe = xai.layers.build_probe(net, None)
-    fn = probe.functions[("ig", "logit")]
-    before = fn.experimental_get_tracing_count()
+    before = xai.layers.trace_count(net)
     xai.integrated_gradients(net, x, steps=400, batch_size=16)
-    assert fn.experimental_get_tracing_count() == before
+    assert xai.layers.trace_count(net) == before
 
 
 def small_relu_net():

@@ -8,6 +8,7 @@ import math
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from xai import metrics
@@ -261,3 +262,29 @@ def test_errors(sum_model):
         metrics.deletion_auc(sum_model, X, M, target=5)
     with pytest.raises(ValueError, match="score"):
         metrics.deletion_auc(sum_model, X, M, score="softmax")
+
+
+def test_faithfulness_table_is_every_metric_of_every_map(sum_model, tmp_path):
+    maps = {"m": M, "reversed": -M}
+    result = metrics.faithfulness(sum_model, X, maps, keeps=(0.25, 0.5), auc_steps=2)
+    for name, m in maps.items():
+        for k in (0.25, 0.5):
+            row = result.drop_increase.query("method == @name and keep == @k").iloc[0]
+            r = metrics.drop_increase(sum_model, X, m, keep=k)
+            assert (row["drop"], row["increase"], row["n"]) == (r["drop"], r["increase"], 3)
+        a = result.auc.set_index("method").loc[name]
+        assert a["deletion_auc"] == metrics.deletion_auc(sum_model, X, m, 2).mean()
+        assert a["insertion_auc"] == metrics.insertion_auc(sum_model, X, m, 2).mean()
+        multiply = metrics.drop_increase(sum_model, X, m, mode="multiply")
+        assert result.multiply.set_index("method").loc[name, "drop"] == multiply["drop"]
+    both = metrics.combine_faithfulness({"a": result, "b": result})
+    wide = both.wide()
+    assert list(wide.columns) == ["model", "method", "drop @ keep 25%", "drop @ keep 50%",
+                                  "increase @ keep 25%", "increase @ keep 50%", "drop × map",
+                                  "increase × map"]
+    assert wide[["model", "method"]].values.tolist() == [["a", "m"], ["a", "reversed"],
+                                                         ["b", "m"], ["b", "reversed"]]
+    both.save(tmp_path, "Test", "signals", 0.0)
+    assert "(3 signals" in (tmp_path / "drop_increase.md").read_text()
+    assert "(3 signals, 2 steps" in (tmp_path / "deletion_insertion.md").read_text()
+    assert len(pd.read_csv(tmp_path / "deletion_insertion.csv")) == 4

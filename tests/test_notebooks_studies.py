@@ -150,7 +150,7 @@ def test_hmt_outputs(smoke_run):
 
     table = pd.read_csv(out / "drop_increase.csv")
     _check_drop_increase(table, [])
-    assert (table["n_tiles"] == 8).all()
+    assert (table["n"] == 8).all()
     auc = pd.read_csv(out / "deletion_insertion.csv")
     assert list(auc["method"]) == list(EVALUATED)
     assert auc[["deletion_auc", "insertion_auc"]].apply(lambda c: c.between(0, 1)).all().all()

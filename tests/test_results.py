@@ -23,6 +23,11 @@ tidy_notebook = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tidy_notebook)
 
 
+_spec = importlib.util.spec_from_file_location("colab_cell", ROOT / "tools" / "colab_cell.py")
+colab_cell = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(colab_cell)
+
+
 def _read(path):
     return nbformat.read(path, as_version=4)
 
@@ -126,3 +131,11 @@ def test_checked_numbers_are_the_committed_tables(name, table, columns):
     for column in columns:
         for value in frame[column]:
             assert f"{value:.{digits}f}" in shown, (table, column, value)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_colab_cell_is_the_one_in_tools(source):
+    """The Colab cell has one home, tools/colab_cell.py; run it to update every notebook."""
+    assert colab_cell.colab_cell(_read(source)).source == colab_cell.COLAB_CELL, (
+        f"{source.name}: its Colab cell differs from tools/colab_cell.py; run "
+        "`python tools/colab_cell.py` (and make run-all)")

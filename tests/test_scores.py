@@ -93,3 +93,6 @@ def test_documented_submodules_reachable_after_import_xai():
     assert out.stdout.split() == ["drop_increase", "load", "mnist1d", "overlay", "direct"]
     with pytest.raises(AttributeError, match="no attribute 'metricz'"):
         xai.metricz
+    # the function xai.sise is not hidden by a module of the same name
+    assert callable(xai.sise) and xai.sise.__name__ == "sise"
+    assert xai.perturbation.block_layers is not None

@@ -1,10 +1,16 @@
 """xai: visual explanations (CAMs, gradients, perturbations) for Keras 3 CNN classifiers."""
+from .explain import REGISTRY, explain, map_methods
+# importing the method modules registers their methods
 from .cam import scorecam, smooth_gradcampp, weighted_cam
-from .explain import MAP_METHODS, METHODS, explain
-from .gradients import (guided_backprop, guided_gradcam, integrated_gradients, saliency,
-                        smoothgrad)
-from .perturbation import rise
-from .sise import sise
+from .gradients import (guided_backprop, guided_gradcam, integrated_gradients,
+                        saliency, smoothgrad)
+from .perturbation import rise, sise
+
+#: every method by name: ``xai.METHODS[name](model, x, **options)`` (the same checked call as
+#: ``xai.explain(model, x, method=name, ...)``)
+METHODS = REGISTRY
+#: methods that return one map per sample (N, H, W) / (N, T); the others return x's shape
+MAP_METHODS = map_methods()
 
 __all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcampp", "scorecam",
            "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
@@ -13,8 +19,8 @@ __version__ = "0.1.0"
 
 #: submodules reachable as ``xai.<name>`` after ``import xai``, imported on first use (so
 #: ``import xai`` does not pay for matplotlib, OpenCV or the data loaders until they are needed)
-_SUBMODULES = ("cam", "combine", "data", "gradients", "layers", "metrics", "models",
-               "perturbation", "scores", "train", "viz")
+_SUBMODULES = ("cam", "combine", "data", "gradients", "imagenet", "layers", "maps", "metrics",
+               "models", "perturbation", "scores", "train", "viz")
 
 
 def __getattr__(name):

@@ -9,6 +9,8 @@ import tensorflow as tf
 
 from . import layers, scores
 from ._batching import chunks, noisy_mean, noisy_sum_chunk, per_chunk
+from .explain import register
+from .maps import channel_masks, finish
 
 
 def _spatial_axes(t):
@@ -40,6 +42,12 @@ def xgradcam_rule(A, G):
     return _weighted_sum(tf.reduce_sum(share * G, _spatial_axes(G), keepdims=True), A)
 
 
+def hirescam_rule(A, G):
+    """HiResCAM (Draelos & Carin, 2020, eq. 4): ReLU(Σ_k G^k ⊙ A^k), the gradient kept at
+    every position instead of averaged (Grad-CAM's weights are its spatial means)."""
+    return tf.nn.relu(tf.reduce_sum(G * A, axis=-1))
+
+
 def layercam_rule(A, G):
     """Layer-CAM (Jiang et al., 2021, eq. 5-6): ReLU(Σ_k ReLU(G^k) ⊙ A^k)."""
     return tf.nn.relu(tf.reduce_sum(tf.nn.relu(G) * A, axis=-1))
@@ -61,30 +69,10 @@ def eigencam_rule(A, G=None):
 
 
 RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgradcam_rule,
-         "layercam": layercam_rule, "eigencam": eigencam_rule}
+         "layercam": layercam_rule, "hirescam": hirescam_rule, "eigencam": eigencam_rule}
 
 
 # ------------------------------------------------------------------------ shared pieces
-def upsample(maps, size):
-    """Bilinear resize of (B, *s) maps to spatial ``size`` (1-D or 2-D), half-pixel centres."""
-    if len(size) == 1:
-        return tf.image.resize(maps[:, :, None, None], (size[0], 1), "bilinear")[:, :, 0, 0]
-    return tf.image.resize(maps[..., None], size, "bilinear")[..., 0]
-
-
-def finish(maps, size=None, normalize=True):
-    """Upsample to ``size`` (None: keep), zero any non-finite value, scale each map to [0, 1]
-    by its maximum (maps here are ≥ 0; a zero map stays zero)."""
-    maps = tf.convert_to_tensor(maps, tf.float32)
-    if size is not None and tuple(maps.shape[1:]) != tuple(size):
-        maps = upsample(maps, size)
-    maps = tf.where(tf.math.is_finite(maps), maps, 0.0)
-    if normalize:
-        axes = list(range(1, len(maps.shape)))
-        maps = tf.math.divide_no_nan(maps, tf.reduce_max(maps, axes, keepdims=True))
-    return maps
-
-
 def raw_cam_fn(probe: layers.Probe, method: str, score: str):
     """tf.function (x, targets) → (raw maps at feature resolution, resolved targets)."""
     return layers.compiled(probe, ("cam", method, score), _raw_cam, probe=probe,
@@ -99,12 +87,9 @@ def _raw_cam(xb, tb, *, probe, rule, score, grads):
     return rule(A, tape.gradient(s, A) if grads else None), t
 
 
-def prepare(model, x, layer, target, score):
-    """Probe, float32 tensor and per-sample targets for a CAM call."""
-    probe = layers.build_probe(model, layers.resolve_layer(model, layer))
-    x = tf.convert_to_tensor(x, tf.float32)
-    targets = scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
-    return probe, x, targets
+def _setup(model, x, layer, target, score, pin_top1=False, batch_size=32):
+    return scores.prepare(model, x, target, score, layers.resolve_layer(model, layer), pin_top1,
+                          batch_size)
 
 
 def _out_size(x, upsample_maps):
@@ -112,14 +97,18 @@ def _out_size(x, upsample_maps):
 
 
 # ------------------------------------------------------------------------ methods
+@register(*RULES, returns="map", layer="one")
 def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit",
                  normalize=True, upsample=True, batch_size=32, progress=True):
-    """Gradient-weighted CAMs ("gradcam", "gradcam++", "xgradcam", "layercam") and Eigen-CAM.
+    """Gradient-weighted CAMs ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam") and
+    Eigen-CAM: one batched pass gives A and G, then the method's rule (see ``RULES``).
 
     Returns float32 (N, H, W) / (N, T) maps ≥ 0, each scaled to [0, 1] (``normalize=False``
     keeps raw values; ``upsample=False`` keeps the feature-map resolution).
     """
-    probe, x, targets = prepare(model, x, layer, target, score)
+    if method not in RULES:
+        raise ValueError(f"method must be one of {tuple(RULES)}, got {method!r}")
+    probe, x, targets = _unpack(_setup(model, x, layer, target, score))
     size = _out_size(x, upsample)
     fn = layers.compiled(probe, ("cam_maps", method, score, size, normalize), _cam_maps,
                          raw=raw_cam_fn(probe, method, score), size=size, normalize=normalize)
@@ -131,14 +120,15 @@ def _cam_maps(xb, tb, *, raw, size, normalize):
     return finish(raw(xb, tb)[0], size, normalize)
 
 
+@register("smooth_gradcam++", returns="map", layer="one")
 def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spread=0.15,
                      normalize=True, upsample=True, batch_size=32, seed=None, progress=True):
     """Smooth Grad-CAM++ (Omeiza et al., 2019): Grad-CAM++ averaged over ``n`` noisy copies
     x + N(0, σ²), σ = spread · (max(x) − min(x)) per sample. All copies run in batched passes;
     the target is the clean input's class. The n noise draws depend on ``seed`` only and are
     shared by all samples (so results do not depend on batch_size or on the batch's makeup)."""
-    probe, x, targets = prepare(model, x, layer, target, score)
-    targets = scores.fix_targets(model, x, targets, batch_size)  # clean top-1 for all noisy copies
+    # the clean input's top-1 for all noisy copies
+    probe, x, targets = _unpack(_setup(model, x, layer, target, score, True, batch_size))
     raw = raw_cam_fn(probe, "gradcam++", score)
     fn = layers.compiled(probe, ("noisy_cam", score), noisy_sum_chunk,
                          fn=lambda xb, tb: raw(xb, tb)[0])
@@ -146,13 +136,15 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     return finish(mean, _out_size(x, upsample), normalize).numpy()
 
 
+@register("scorecam", returns="map", layer="one")
 def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, upsample=True,
              batch_size=32, progress=True):
     """Score-CAM (Wang et al., 2020): each upsampled, min-max-normalised channel A^k masks the
     input; w = softmax_k(S(x ⊙ M^k)); map = ReLU(Σ_k w_k A^k). Masked passes are batched."""
-    probe, x, targets = prepare(model, x, layer, target, score)
+    probe, x, targets = _unpack(_setup(model, x, layer, target, score))
     A, targets = _activations(probe, x, targets)
-    fn = _masked_scores_fn(model, probe, score)
+    fn = layers.compiled(probe, ("masked", score), _masked_scores, score=score,
+                         scorer=layers.build_probe(model, None))
     maps = []
     for i in range(int(x.shape[0])):
         channels = tf.transpose(tf.reshape(A[i], (-1, A.shape[-1])))  # (K, P)
@@ -172,26 +164,15 @@ def _activations(probe, x, targets, batch_size=32):
     return tf.concat([p[0] for p in parts], 0), np.concatenate([p[1].numpy() for p in parts])
 
 
-def _masked_scores_fn(model, probe, score):
-    return layers.compiled(probe, ("masked", score), _masked_scores, probe=probe, score=score,
-                           scorer=layers.build_probe(model, None).model)
-
-
 def _acts(xb, tb, *, probe):
     A, z = probe.model(xb, training=False)
     return A, scores.select(z, tb)[1]
 
 
-def channel_masks(channels, size):
-    """Feature-map channels (B, *s) → masks (B, *size): bilinear upsampling, then min-max
-    scaling of each to [0, 1] (a constant channel gives a zero mask). Score-CAM and SISE."""
-    m = upsample(channels, size)
-    axes = list(range(1, len(m.shape)))
-    lo = tf.reduce_min(m, axes, keepdims=True)
-    return tf.math.divide_no_nan(m - lo, tf.reduce_max(m, axes, keepdims=True) - lo)
+def _masked_scores(x1, channels, t, *, score, scorer):
+    """S_t(x ⊙ M^k) for a chunk of channels of one sample."""
+    return scores.masked(scorer, x1, channel_masks(channels, tuple(x1.shape[:-1])), t, score)
 
 
-def _masked_scores(x1, channels, t, *, probe, score, scorer):
-    m = channel_masks(channels, tuple(x1.shape[:-1]))
-    z = scorer(x1[None] * m[..., None], training=False)
-    return scores.transform(z, probe, score)[:, t]
+def _unpack(setup):
+    return setup.probe, setup.x, setup.targets

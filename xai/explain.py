@@ -1,39 +1,83 @@
-"""The front door: ``xai.explain(model, x, method=...)`` validates, then dispatches."""
+"""The front door. Every method is registered once (:func:`register`); the same checks run
+whether it is called as ``xai.explain(model, x, method=...)`` or as its exported function."""
 from __future__ import annotations
 
+import functools
 import inspect
-from functools import lru_cache, partial
+from dataclasses import dataclass, field
+from typing import Callable
 
 import keras
 import numpy as np
 
-from . import cam, gradients, layers, perturbation, scores, sise
-
-METHODS = {
-    "gradcam": partial(cam.weighted_cam, method="gradcam"),
-    "gradcam++": partial(cam.weighted_cam, method="gradcam++"),
-    "smooth_gradcam++": cam.smooth_gradcampp,
-    "xgradcam": partial(cam.weighted_cam, method="xgradcam"),
-    "layercam": partial(cam.weighted_cam, method="layercam"),
-    "eigencam": partial(cam.weighted_cam, method="eigencam"),
-    "scorecam": cam.scorecam,
-    "saliency": gradients.saliency,
-    "smoothgrad": gradients.smoothgrad,
-    "integrated_gradients": gradients.integrated_gradients,
-    "guided_backprop": gradients.guided_backprop,
-    "guided_gradcam": gradients.guided_gradcam,
-    "rise": perturbation.rise,
-    "sise": sise.sise,
-}
-#: methods that return one map per sample (N, H, W) / (N, T); the others return x's shape.
-MAP_METHODS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "eigencam",
-               "scorecam", "rise", "sise")
+from . import layers, scores
+from ._batching import check_batch_size
 
 
-@lru_cache(maxsize=None)
-def _parameters(fn) -> dict:
-    return {k: v for k, v in inspect.signature(fn).parameters.items()
-            if k not in ("model", "x", "method")}
+@dataclass(frozen=True)
+class Method:
+    """A registered method: its checked function, what it returns and whether it takes a layer.
+
+    ``returns``: "map" ((N, H, W) / (N, T), ≥ 0) or "attribution" (signed, x's shape);
+    ``layer``: "one" (``layer=``), "many" (``layers=``) or None (explains the input directly);
+    ``bound``: keyword arguments the name fixes (the CAM rules share one function).
+    """
+    name: str
+    function: Callable
+    returns: str
+    layer: str | None
+    bound: dict = field(default_factory=dict)
+
+    def __call__(self, model, x, **kwargs):
+        return self.function(model, x, **self.bound, **kwargs)
+
+    def options(self) -> list[str]:
+        """The method's own keyword options (besides layer, target and score)."""
+        return [k for k in inspect.signature(self.function.__wrapped__).parameters
+                if k not in ("model", "x", "method", "layer", "target", "score")]
+
+
+#: every registered method by name, in registration order
+REGISTRY: dict[str, Method] = {}
+
+
+def register(*names: str, returns: str, layer: str | None = None):
+    """Register a method under one or several names (several: the name is passed as
+    ``method=``). The decorated function is returned checked: x against the model, score,
+    batch_size, then the method's own checks."""
+    assert returns in ("map", "attribution") and layer in ("one", "many", None)
+
+    def decorate(fn):
+        checked = _checked(fn)
+        for name in names:
+            REGISTRY[name] = Method(name, checked, returns, layer,
+                                    {"method": name} if len(names) > 1 else {})
+        return checked
+    return decorate
+
+
+def _checked(fn):
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def checked(model, x, *args, **kwargs):
+        try:
+            arguments = signature.bind(model, x, *args, **kwargs).arguments
+        except TypeError as exc:
+            raise TypeError(f"{fn.__name__}(): {exc}; it accepts: "
+                            f"{', '.join(signature.parameters)}") from None
+        arguments["x"] = check_input(model, x)
+        if "score" in arguments:
+            scores.check_score(arguments["score"])
+        if "batch_size" in arguments:
+            check_batch_size(arguments["batch_size"])
+        return fn(**arguments)
+    return checked
+
+
+def map_methods() -> tuple[str, ...]:
+    """Names of the methods that return one map per sample (the others return x's shape)."""
+    return tuple(name for name, m in REGISTRY.items() if m.returns == "map")
 
 
 def check_input(model, x) -> np.ndarray:
@@ -76,7 +120,7 @@ def explain(model, x, method="gradcam", layer=None, target=None, score=None, **o
     ----------
     model : keras.Model, any single-input classifier (Sequential, functional, nested, old .h5).
     x : array (N, H, W, C) or (N, T, C), already in the model's input space.
-    method : one of ``xai.METHODS``.
+    method : one of ``xai.METHODS`` (the registered methods).
     layer : name, index, Layer or None (the last spatial map before pooling), for CAM methods.
     target : None (each sample's top-1), a class index or ImageNet class name, or one per sample.
     score : "logit" (pre-softmax; the default, except RISE and SISE: "probability", as in their
@@ -89,24 +133,22 @@ def explain(model, x, method="gradcam", layer=None, target=None, score=None, **o
     attributions of x's shape for gradient methods; ``(attr, delta)`` for IG with
     ``return_delta=True``.
     """
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}. Choose one of: {', '.join(METHODS)}.")
-    fn = METHODS[method]
-    accepted = _parameters(fn)
-    unknown = sorted(set(options) - set(accepted))
+    if method not in REGISTRY:
+        raise ValueError(f"Unknown method {method!r}. Choose one of: {', '.join(REGISTRY)}.")
+    entry = REGISTRY[method]
+    unknown = sorted(set(options) - set(entry.options()))
     if unknown:
         raise TypeError(f"method {method!r} has no option(s) {unknown}; it accepts: "
-                        f"{', '.join(k for k in accepted if k not in ('layer', 'target', 'score'))}")
-    if layer is not None and "layers" in accepted:
+                        f"{', '.join(entry.options())}")
+    if layer is not None and entry.layer == "many":
         raise ValueError(f"method {method!r} fuses several layers: pass layers=[...] (names), "
                          "not layer=.")
-    if layer is not None and "layer" not in accepted:
+    if layer is not None and entry.layer is None:
         raise ValueError(f"method {method!r} explains the input directly and takes no layer; "
                          "drop layer= or use a CAM method.")
-    x = check_input(model, x)
     kwargs = dict(options, target=target)
-    if "layer" in accepted:
+    if entry.layer == "one":
         kwargs["layer"] = layer
     if score is not None:
-        kwargs["score"] = scores.check_score(score)
-    return fn(model, x, **kwargs)
+        kwargs["score"] = score
+    return entry(model, x, **kwargs)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import warnings
-import weakref
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from . import cam, layers, scores
-from ._batching import check_batch_size, chunks, noisy_mean, noisy_sum_chunk, per_chunk
+from ._batching import chunks, noisy_mean, noisy_sum_chunk, per_chunk
+from .explain import register
 
 log = logging.getLogger("xai")
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
@@ -30,27 +29,31 @@ def _input_grad(xb, tb, *, probe, score):
     return tape.gradient(s, xb), s, t
 
 
-def _prepare(model, x, target, score):
-    probe = layers.build_probe(model, None)
-    x = tf.convert_to_tensor(x, tf.float32)
-    return probe, x, scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
+def _setup(model, x, target, score, pin_top1=False, batch_size=32, guided=False):
+    s = scores.prepare(model, x, target, score, None, pin_top1, batch_size, guided)
+    return s.probe, s.x, s.targets
 
 
+@register("saliency", returns="attribution")
 def saliency(model, x, target=None, score="logit", batch_size=32, progress=True):
     """Vanilla gradient ∂S_c/∂x (Simonyan et al., 2014), signed."""
-    probe, x, targets = _prepare(model, x, target, score)
+    return _input_gradients(model, x, target, score, batch_size, progress, guided=False)
+
+
+def _input_gradients(model, x, target, score, batch_size, progress, guided):
+    probe, x, targets = _setup(model, x, target, score, guided=guided)
     fn = grad_fn(probe, score)
     return per_chunk(lambda xb, tb: fn(xb, tb)[0], x, targets, batch_size, progress,
-                     "saliency")
+                     "guided backprop" if guided else "saliency")
 
 
+@register("smoothgrad", returns="attribution")
 def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_size=32,
                seed=None, progress=True):
     """SmoothGrad (Smilkov et al., 2017): mean gradient over ``n`` copies x + N(0, σ²),
     σ = spread · (max(x) − min(x)) per sample; the n seeded noise draws are shared by all
     samples."""
-    probe, x, targets = _prepare(model, x, target, score)
-    targets = scores.fix_targets(model, x, targets, batch_size)
+    probe, x, targets = _setup(model, x, target, score, True, batch_size)
     grad = grad_fn(probe, score)
     fn = layers.compiled(probe, ("noisy_grad", score), noisy_sum_chunk,
                          fn=lambda xb, tb: grad(xb, tb)[0])
@@ -109,6 +112,7 @@ def _ig_chunk(x, baseline, idx, a, w, t, *, probe, score):
     return tf.math.unsorted_segment_sum(g * tf.reshape(w, shape), idx - idx[0], tf.size(idx))
 
 
+@register("integrated_gradients", returns="attribution")
 def integrated_gradients(model, x, target=None, score="logit", baseline=None, steps=64,
                          rule="riemann_trapezoid", return_delta=False, tol=0.01, max_steps=2048,
                          batch_size=64, progress=True):
@@ -120,8 +124,7 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
     |Σ attr − (S(x) − S(b))| / |S(x) − S(b)| ≤ ``tol`` or ``max_steps`` is reached (a warning
     says so). ``return_delta=True`` also returns that gap Σ attr − (S(x) − S(b)) per sample.
     """
-    batch_size = check_batch_size(batch_size)
-    probe, x, targets = _prepare(model, x, target, score)
+    probe, x, targets = _setup(model, x, target, score)
     baseline = _baseline(baseline, x)
     both = scores.class_scores(model, tf.concat([x, baseline], 0), score, batch_size)
     at_x, at_b = np.split(both.astype(np.float64), 2)
@@ -181,61 +184,22 @@ def _baseline(baseline, x):
 
 
 # ------------------------------------------------------------------ guided backpropagation
-_GUIDED: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
-
-
-def _guided(max_value=None, negative_slope=0.0):
-    """ReLU (optionally capped / leaky) whose gradient passes only where both the input and the
-    incoming gradient are positive (Springenberg et al., 2015)."""
-    @tf.custom_gradient
-    def guided_relu(x):
-        y = keras.ops.relu(x) if negative_slope == 0 else \
-            tf.where(x > 0, x, negative_slope * x)
-        if max_value is not None:
-            y = tf.minimum(y, max_value)
-        open_ = x > 0 if max_value is None else (x > 0) & (x < max_value)
-
-        def grad(dy):
-            return tf.where(open_ & (dy > 0), dy, tf.zeros_like(dy))
-        return y, grad
-    return guided_relu
-
-
-def _guided_layer(layer):
-    if isinstance(layer, keras.layers.ReLU):
-        cfg = layer.get_config()
-        return keras.layers.Activation(_guided(cfg.get("max_value"), cfg.get("negative_slope",
-                                                                             0.0)),
-                                       name=layer.name)
-    act = getattr(layer, "activation", None)
-    if getattr(act, "__name__", None) == "relu":
-        new = layer.__class__.from_config(dict(layer.get_config(), activation=_guided()))
-        return new
-    return layer.__class__.from_config(layer.get_config())
-
-
-def guided_model(model):
-    """A clone of ``model`` whose ReLUs are guided ReLUs (the user's model is not modified)."""
-    if model not in _GUIDED:
-        clone = keras.models.clone_model(model, clone_function=_guided_layer, recursive=True)
-        clone.set_weights(model.get_weights())
-        _GUIDED[model] = clone
-    return _GUIDED[model]
-
-
+@register("guided_backprop", returns="attribution")
 def guided_backprop(model, x, target=None, score="logit", batch_size=32, progress=True):
-    """Guided Backpropagation (Springenberg et al., 2015) on a guided-ReLU clone."""
-    return saliency(guided_model(model), x, target, score, batch_size, progress)
+    """Guided Backpropagation (Springenberg et al., 2015): the input gradient where every ReLU
+    passes a gradient only where both its input and the incoming gradient are positive. Runs
+    the model's own layers and weights (after ``fit`` or ``set_weights`` too) with a gradient
+    gate after each ReLU; no layer is copied, so custom and Lambda layers work."""
+    return _input_gradients(model, x, target, score, batch_size, progress, guided=True)
 
 
+@register("guided_gradcam", returns="attribution", layer="one")
 def guided_gradcam(model, x, layer=None, target=None, score="logit", batch_size=32,
                    progress=True):
     """Guided Grad-CAM (Selvaraju et al., 2017): guided backprop ⊙ upsampled Grad-CAM (the CAM
     of the original model, scaled to [0, 1], broadcast over channels)."""
-    x = tf.convert_to_tensor(x, tf.float32)
-    probe = layers.build_probe(model, None)
-    targets = scores.resolve_targets(target, int(x.shape[0]), probe.num_classes)
-    targets = scores.fix_targets(model, x, targets, batch_size)
+    _, x, targets = _setup(model, x, target, score, True, batch_size)
     gb = guided_backprop(model, x, targets, score, batch_size, progress)
-    maps = cam.weighted_cam(model, x, "gradcam", layer, targets, score, True, True, batch_size, progress)
+    maps = cam.weighted_cam(model, x, "gradcam", layer, targets, score, True, True, batch_size,
+                            progress)
     return (gb * maps[..., None]).astype(np.float32)

@@ -130,8 +130,15 @@ def input_shape(model) -> tuple:
     try:
         return tuple(model.inputs[0].shape)
     except (AttributeError, IndexError, TypeError, ValueError):
-        raise ValueError(f"Model '{model.name}' has no defined input; build it first, e.g. "
-                         "model.build((None, H, W, C)) or call it once on a batch.") from None
+        pass
+    if not isinstance(model, keras.Sequential):  # a functional model always has inputs
+        raise ValueError(
+            f"Model '{model.name}' is a subclassed keras.Model: its call() is Python code, not a "
+            "graph of layers that xai can re-run to reach a feature map or the logits. Build the "
+            "same network with the functional API or keras.Sequential (the weights can be "
+            "copied with set_weights).")
+    raise ValueError(f"Model '{model.name}' has no defined input; build it first, e.g. "
+                     "model.build((None, H, W, C)) or call it once on a batch.")
 
 
 def _rebuild(model, call_fn: Callable):
@@ -152,10 +159,11 @@ def _rebuild(model, call_fn: Callable):
     return clone.inputs[0], clone.outputs[0]
 
 
-def _forward_model(model, path: tuple | None, head: tuple | None = None):
+def _forward_model(model, path: tuple | None, head: tuple | None = None, guided: bool = False):
     """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
     ``head`` = (path to the final layer, replacement callable) swaps the model's final layer,
-    also when it sits inside a nested model (a classifier wrapped in a Sequential)."""
+    also when it sits inside a nested model (a classifier wrapped in a Sequential).
+    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop)."""
     captured = {}
 
     def call_fn(layer, *args, **kwargs):
@@ -163,33 +171,83 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None):
         in_head = head is not None and layer is head[0][0]
         if in_head and len(head[0]) == 1:
             return head[1](args[0])
-        if in_head or (in_path and len(path) > 1):  # rebuild the nested model too
+        nested = isinstance(layer, keras.Model) and (guided or in_head or in_path)
+        if nested and not (in_path and len(path) == 1):  # rebuild the nested model too
             inner = _forward_model(layer, path[1:] if in_path else None,
-                                   (head[0][1:], head[1]) if in_head else None)
+                                   (head[0][1:], head[1]) if in_head else None, guided)
             if not in_path:
                 return inner(args[0])
             captured["A"], out = inner(args[0])
             return out
-        if in_path:
-            captured["A"] = layer(*args, **kwargs)
-            return captured["A"]
         if _plain_dense(layer) and not kwargs and len(args) == 1:
-            return _Dense(layer, name=layer.name + "_fastgrad")(args[0])
-        return layer(*args, **kwargs)
+            out = _Dense(layer, name=layer.name + "_fastgrad", dtype=layer.dtype_policy)(args[0])
+        else:
+            out = layer(*args, **kwargs)
+        if in_path:  # float32 A, and the rest of the network runs on it (∂S/∂A exists)
+            out = captured["A"] = _float32(out)
+        if guided and _is_relu(layer):
+            out = _GuidedGate(name=layer.name + "_guided", dtype=layer.dtype_policy)(out)
+        return out
 
     inp, out = _rebuild(model, call_fn)
     return keras.Model(inp, [captured["A"], out] if path else out)
 
 
-# ---------------------------------------------------------------- Dense layers and the linear head
+def _probe_model(model, path: tuple | None, head: tuple | None, guided: bool):
+    """:func:`_forward_model` with float32 outputs whatever the dtype policy (mixed precision),
+    and a single-unit output z turned into two classes [−z, z] (the binary convention).
+    Returns (model, whether the output was a single unit)."""
+    inner = _forward_model(model, path, head, guided)
+    outs = [_float32(t) for t in inner.outputs]
+    binary = outs[-1].shape[-1] == 1
+    if binary:
+        outs[-1] = keras.ops.concatenate([keras.ops.negative(outs[-1]), outs[-1]], axis=-1)
+    return keras.Model(inner.inputs, outs if path else outs[0]), binary
+
+
+def _float32(t):
+    return t if t.dtype == "float32" else keras.ops.cast(t, "float32")
+
+
+# ---------------------------------------------------------------- guided backpropagation
 @tf.custom_gradient
+def _positive_gradient(h):
+    def grad(dy):
+        return tf.nn.relu(dy)
+    return tf.identity(h), grad
+
+
+@tf.function(reduce_retracing=True)
+def _guided_identity(h):
+    """Identity whose gradient keeps only positive incoming gradients. Placed after a ReLU, the
+    ReLU's own gradient (input > 0) and this gate give guided backpropagation's rule
+    (Springenberg et al., 2015): a gradient passes where both the input and it are positive.
+    One shared tf.function: TensorFlow keeps each traced custom gradient for the life of the
+    process, so it is traced once per input signature, not once per model."""
+    return _positive_gradient(h)
+
+
+class _GuidedGate(keras.layers.Layer):
+    def call(self, h):
+        return _guided_identity(h)
+
+
+def _is_relu(layer) -> bool:
+    """A ReLU layer, or a layer whose activation is a ReLU (relu, relu6, leaky_relu)."""
+    if isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU)):
+        return True
+    act = getattr(layer, "activation", None)
+    return getattr(act, "__name__", None) in ("relu", "relu6", "leaky_relu")
+
+
+# ---------------------------------------------------------------- Dense layers and the linear head
 def _matmul(h, w):
-    """h @ w, with the input gradient computed as (w gᵀ)ᵀ. TF's own MatMul gradient, g wᵀ, is
-    far slower on some CPUs for a large w: VGG16's fc1 (25088 × 4096), batch 4, took 1.2 s
-    against 0.09 s (TF 2.21, 2-core AMD EPYC), more than the forward pass of the whole net."""
-    def grad(g):
-        return tf.transpose(tf.matmul(w, g, transpose_b=True)), tf.matmul(h, g, transpose_a=True)
-    return tf.matmul(h, w), grad
+    """h @ w computed as (wᵀ hᵀ)ᵀ, so that TensorFlow's own gradient for h is (w gᵀ)ᵀ. The
+    usual g wᵀ is far slower on some CPUs for a large w: VGG16's fc1 (25088 × 4096) took 1.2 s
+    at batch 4 on one machine and 0.33 s against 0.06 s at batch 16 on another (TF 2.21, 2-core
+    AMD EPYC), more than the forward pass of the whole net. Plain autodiff, no custom gradient:
+    TensorFlow keeps every custom gradient traced in a graph for the life of the process."""
+    return tf.transpose(tf.matmul(w, tf.transpose(h), transpose_a=True))
 
 
 class _Dense(keras.layers.Layer):
@@ -201,10 +259,10 @@ class _Dense(keras.layers.Layer):
         self.dense, self.linear = dense, linear
 
     def call(self, h):
-        kernel = tf.convert_to_tensor(self.dense.kernel)
+        kernel = keras.ops.cast(self.dense.kernel, h.dtype)
         z = _matmul(h, kernel) if len(h.shape) == 2 else keras.ops.matmul(h, kernel)
         if self.dense.use_bias:
-            z = z + self.dense.bias
+            z = z + keras.ops.cast(self.dense.bias, h.dtype)
         return z if self.linear else self.dense.activation(z)
 
 
@@ -228,7 +286,7 @@ def _linear_version(layer, input_shape):
     if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
         return lambda h: h
     if _plain_dense(layer):
-        return _Dense(layer, linear=True, name=layer.name + "_logits")
+        return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
     config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
     linear = layer.__class__.from_config(config)
     linear.build(input_shape)
@@ -238,13 +296,15 @@ def _linear_version(layer, input_shape):
 
 @dataclass(frozen=True)
 class Probe:
-    """Cached forward pass: ``model(x)`` → [A, z] (or → z without a layer).
+    """Cached forward pass: ``model(x)`` → [A, z] (or → z without a layer), float32.
 
     ``final_activation`` is "softmax", "sigmoid" or None: what turns z into the model's output.
+    ``binary``: the model has a single output unit; z is then [−logit, logit] (class 0, class 1).
     """
     model: keras.Model
     path: tuple | None
     final_activation: str | None
+    binary: bool
     functions: dict
 
     @property
@@ -282,10 +342,12 @@ def final_layer_path(model) -> tuple | None:
     return (last,) if last is not None else None
 
 
-def build_probe(model, path: tuple | None) -> Probe:
-    """The probe for ``path`` (None: scores only), cached per model and layer."""
+def build_probe(model, path: tuple | None, guided: bool = False) -> Probe:
+    """The probe for ``path`` (None: scores only), cached per model and layer. ``guided``: with
+    guided ReLUs (guided backpropagation). The probe runs the model's own layers and variables,
+    so it follows ``fit`` and ``set_weights``."""
     cache = _CACHE.setdefault(model, {})
-    key = tuple(id(layer) for layer in path) if path else None
+    key = (tuple(id(layer) for layer in path) if path else None, guided)
     if key in cache:
         return cache[key]
     final = final_layer_path(model)
@@ -294,10 +356,17 @@ def build_probe(model, path: tuple | None) -> Probe:
     if act is not None:
         last = final[-1]
         head = (final, _linear_version(last, tuple(_input_shape_of(last))))
-    probe_model = _forward_model(model, path, head)
-    probe = Probe(probe_model, path, act, {})
+    probe_model, binary = _probe_model(model, path, head, guided)
+    probe = Probe(probe_model, path, act, binary, {})
     cache[key] = probe
     return probe
+
+
+def trace_count(model) -> int:
+    """How many times xai has traced (compiled) a graph for ``model`` so far: a second call with
+    the same shapes should not add any (a diagnostic; tracing is slow)."""
+    return sum(f.experimental_get_tracing_count() for probe in _CACHE.get(model, {}).values()
+               if isinstance(probe, Probe) for f in probe.functions.values())
 
 
 def clear_cache(model=None) -> None:

@@ -4,6 +4,7 @@
   Grad-CAM++, sec. 6): keep only the most salient part of the input and re-score.
 * :func:`deletion_auc` / :func:`insertion_auc` -- Petsiuk et al. 2018 (RISE, sec. 4.2): remove
   (or add) points in order of decreasing saliency and integrate the score curve.
+* :func:`faithfulness` -- all of them for several maps, as tables (:class:`Faithfulness`).
 
 These functions never compute explanations: they take maps (from :func:`xai.explain` or
 anywhere else) and a model, and return NumPy numbers.
@@ -15,9 +16,16 @@ value; ties keep their order of position (row-major), NaN ranks last.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["drop_increase", "deletion_auc", "insertion_auc"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
+           "combine_faithfulness", "Faithfulness"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,3 +341,88 @@ def insertion_auc(
     """
     return _curve_auc("insertion", model, x, maps, steps, target, score, baseline, batch_size,
                       blur_sigma, return_curves)
+
+
+# --------------------------------------------------------------------------------------------
+# one table of every metric for several maps
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Faithfulness:
+    """Every faithfulness number for several maps of the same inputs, as pandas tables.
+
+    ``drop_increase``: one row per (method, keep) (mode="mask"); ``multiply``: one row per
+    method (mode="multiply"); ``auc``: deletion and insertion AUC per method. Extra key columns
+    (e.g. ``model``) come first when results are combined with :func:`combine_faithfulness`.
+    """
+    drop_increase: "pd.DataFrame"
+    multiply: "pd.DataFrame"
+    auc: "pd.DataFrame"
+
+    def keys(self) -> list[str]:
+        return [c for c in self.auc.columns
+                if c not in ("deletion_auc", "insertion_auc", "steps", "n")]
+
+    def wide(self) -> "pd.DataFrame":
+        """One row per method: drop and increase at each keep, then the ``× map`` pair."""
+        keys = self.keys()
+        wide = self.drop_increase.pivot_table(index=keys, columns="keep",
+                                              values=["drop", "increase"], sort=False)
+        wide.columns = [f"{v} @ keep {k:.0%}" for v, k in wide.columns]
+        return wide.join(self.multiply.set_index(keys)[["drop", "increase"]]
+                         .add_suffix(" × map")).reset_index()
+
+    def save(self, out, study: str, items: str, removed) -> None:
+        """drop_increase.csv / _multiply.csv / deletion_insertion.csv and two Markdown tables."""
+        from pathlib import Path
+        out, n, steps = Path(out), int(self.auc["n"].iloc[0]), int(self.auc["steps"].iloc[0])
+        self.drop_increase.to_csv(out / "drop_increase.csv", index=False)
+        self.multiply.to_csv(out / "drop_increase_multiply.csv", index=False)
+        self.auc.to_csv(out / "deletion_insertion.csv", index=False)
+        (out / "drop_increase.md").write_text(
+            f"# {study}: Average Drop / Increase in Confidence ({n} {items}, probability of the "
+            f"predicted class, removed points = {removed})\n\n`keep k%`: only the top k % of the "
+            "points kept (mode='mask'); `× map`: the input multiplied by the map scaled to "
+            "[0, 1], towards the same removed value (mode='multiply', the Grad-CAM++ paper's "
+            "definition).\n\n" + self.wide().to_markdown(index=False, floatfmt=".3f") + "\n")
+        (out / "deletion_insertion.md").write_text(
+            f"# {study}: deletion (lower is better) and insertion (higher is better) AUC ({n} "
+            f"{items}, {steps} steps, removed points = {removed})\n\n"
+            + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
+
+
+def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=None,
+                 score="probability", baseline=0.0, blur_sigma=5.0,
+                 batch_size=64) -> Faithfulness:
+    """:func:`drop_increase` at each ``keeps`` (mode="mask") and with mode="multiply", and the
+    mean :func:`deletion_auc` / :func:`insertion_auc` (``auc_steps``), for every map in
+    ``maps`` ({method name: maps}), on each sample's top-1 class."""
+    import pandas as pd
+    common = dict(score=score, baseline=baseline, blur_sigma=blur_sigma, batch_size=batch_size)
+    points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
+    steps = int(auc_steps) if auc_steps is not None else min(points, 50)
+    rows, multiply, auc = [], [], []
+    for method, m in maps.items():
+        for k in keeps:
+            r = drop_increase(model, x, m, keep=k, **common)
+            rows.append({"method": method, "keep": k, "drop": r["drop"],
+                         "increase": r["increase"], "n": len(x)})
+        r = drop_increase(model, x, m, mode="multiply", **common)
+        multiply.append({"method": method, "drop": r["drop"], "increase": r["increase"],
+                         "n": len(x)})
+        auc.append({"method": method,
+                    "deletion_auc": float(deletion_auc(model, x, m, steps, **common).mean()),
+                    "insertion_auc": float(insertion_auc(model, x, m, steps, **common).mean()),
+                    "steps": steps, "n": len(x)})
+    return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc))
+
+
+def combine_faithfulness(results: dict, key: str = "model") -> Faithfulness:
+    """Stack several :class:`Faithfulness` ({name: result}) with a first column ``key``."""
+    import pandas as pd
+
+    def stack(part):
+        return pd.concat([getattr(r, part).assign(**{key: name}) for name, r in results.items()],
+                         ignore_index=True).pipe(lambda d: d[[key, *d.columns[:-1]]])
+    return Faithfulness(stack("drop_increase"), stack("multiply"), stack("auc"))

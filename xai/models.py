@@ -7,12 +7,7 @@ turns ImageNet probabilities into ``(class_index, class_name, prob)`` triples.
 """
 from __future__ import annotations
 
-import difflib
-import functools
-import json
 import os
-import socket
-import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -20,11 +15,12 @@ from typing import Callable, NamedTuple
 import keras
 import numpy as np
 
+from .imagenet import (imagenet_class_id, imagenet_class_names, is_fetch_error,
+                       keras_cache_dir)
+
 __all__ = ["ARCHITECTURES", "WeightsUnavailableError", "ZooModel", "default_layer",
            "imagenet_class_id", "imagenet_class_names", "load"]
 
-_CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
-_CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -119,46 +115,6 @@ def _as_float32(images):
     return np.array(images, dtype=np.float32, copy=True)
 
 
-@functools.lru_cache(maxsize=1)
-def _class_index():
-    path = keras.utils.get_file("imagenet_class_index.json", _CLASS_INDEX_URL,
-                                cache_subdir="models", file_hash=_CLASS_INDEX_MD5)
-    with open(path) as f:
-        index = json.load(f)
-    return tuple(tuple(index[str(i)]) for i in range(1000))  # (wnid, name)
-
-
-def imagenet_class_names():
-    """The 1000 ImageNet class names in Keras' order (e.g. index 281 is ``"tabby"``)."""
-    return [name for _, name in _class_index()]
-
-
-def _norm(name):
-    return " ".join(str(name).lower().replace("_", " ").split())
-
-
-def imagenet_class_id(name):
-    """Index of an ImageNet class from its Keras name or WordNet id.
-
-    Case-insensitive; underscores and spaces are equivalent (``"Egyptian cat"`` -> 285). The two
-    names that occur twice in the index (``crane``: 134, 517; ``maillot``: 638, 639) give the first.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name, listing close matches.
-    """
-    key = _norm(name)
-    for i, (wnid, cls) in enumerate(_class_index()):
-        if key in (_norm(cls), wnid.lower()):
-            return i
-    names = [_norm(c) for _, c in _class_index()]
-    close = [n for n in names if key and key in n.split()]  # "cat" -> "egyptian cat", ...
-    close += [n for n in difflib.get_close_matches(key, names, n=5) if n not in close]
-    hint = f"; did you mean {', '.join(repr(c) for c in close[:8])}?" if close else ""
-    raise ValueError(f"Unknown ImageNet class {name!r}{hint} (see imagenet_class_names())")
-
-
 def _decode(probs, top=5):
     """(N, 1000) probabilities -> per sample, the `top` ``(class_index, class_name, prob)``."""
     p = np.asarray(keras.ops.convert_to_numpy(probs), dtype=np.float32)
@@ -179,23 +135,6 @@ def _weights_file(key, kwargs):
     return f"{_ZOO[key].weights_stem}_weights_tf_dim_ordering_tf_kernels{'' if top else '_notop'}.h5"
 
 
-def _keras_cache_dir():
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    if not os.access(home, os.W_OK):  # keras.utils.get_file falls back the same way
-        home = "/tmp/.keras"
-    return Path(home) / "models"
-
-
-def _is_fetch_error(exc):
-    """True if `exc`, or an exception it was raised from, is a failed download."""
-    while exc is not None:
-        if isinstance(exc, (urllib.error.URLError, ConnectionError, socket.timeout)) or (
-                str(exc).startswith("URL fetch failure")):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _load_architecture(key, weights, kwargs):
     arch = _ZOO[key]
     if key == "mobilenet":
@@ -207,13 +146,13 @@ def _load_architecture(key, weights, kwargs):
     try:
         model = arch.builder(weights=weights, **kwargs)
     except Exception as exc:
-        if weights != "imagenet" or not _is_fetch_error(exc):
+        if weights != "imagenet" or not is_fetch_error(exc):
             raise
         fname = _weights_file(key, kwargs)
         raise WeightsUnavailableError(
             f"ImageNet weights for {key!r} are not in the Keras cache (or fail its checksum) and "
             f"could not be downloaded ({exc}). Keras looks for the file {fname!r} in "
-            f"$KERAS_HOME/models/ (here {_keras_cache_dir()}; KERAS_HOME is read when keras is "
+            f"$KERAS_HOME/models/ (here {keras_cache_dir()}; KERAS_HOME is read when keras is "
             f"first imported). Put the file there, or pass it directly: "
             f"xai.models.load({key!r}, weights='/path/to/{fname}'); weights=None gives an "
             "untrained model.") from exc

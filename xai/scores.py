@@ -1,6 +1,8 @@
 """Which number is explained: the class score (logit by default, or probability) per sample."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import tensorflow as tf
 
@@ -17,10 +19,24 @@ def check_score(score: str) -> str:
     return score
 
 
+def check_probe_score(probe: layers.Probe, score: str) -> str:
+    """``score`` is known and means something for this model: a probability needs a final
+    softmax/sigmoid, or several logits to take a softmax of (a single linear unit has none)."""
+    check_score(score)
+    if score == "probability" and probe.binary and probe.final_activation != "sigmoid":
+        raise ValueError(
+            "score='probability' needs a probability, but the model ends in a single unit "
+            f"with {probe.final_activation or 'no'} activation (a softmax over one unit is "
+            "always 1). Use score='logit', or end a binary classifier in Dense(1, "
+            "activation='sigmoid').")
+    return score
+
+
 def transform(z, probe: layers.Probe, score: str):
     """Turn pre-activation scores z into the requested score (inside a tf.function). Every method
-    comes through here, so a mistyped ``score`` fails in the exported functions too."""
-    check_score(score)
+    comes through here, so a mistyped or meaningless ``score`` fails in the exported functions
+    too. Binary models (one sigmoid unit, z = [−logit, logit]) give [1 − p, p]."""
+    check_probe_score(probe, score)
     if score == "logit":
         return z
     if probe.final_activation == "sigmoid":
@@ -34,11 +50,46 @@ def select(z, targets):
     return tf.gather(z, targets, axis=1, batch_dims=1), targets
 
 
+def masked(probe: layers.Probe, xs, masks, t, score: str):
+    """S_t(x ⊙ M) for each masked input (inside a tf.function): the one scoring kernel of the
+    masking methods (Score-CAM, RISE, SISE). ``xs`` (B, *size, C) or one sample (*size, C) for
+    all masks, ``masks`` (B, *size), ``t`` one class or one per row."""
+    z = transform(probe.model(xs * masks[..., None], training=False), probe, score)
+    if len(t.shape) == 0:
+        return z[:, t]
+    return tf.gather(z, t, axis=1, batch_dims=1)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every method starts from: the probe, x as a float32 tensor, per-sample targets."""
+    probe: layers.Probe
+    x: tf.Tensor
+    targets: np.ndarray
+
+
+def prepare(model, x, target, score: str, path: tuple | None = None, pin_top1: bool = False,
+            batch_size: int = 64, guided: bool = False) -> Setup:
+    """The one setup of every method: the probe for ``path`` (None: scores only), x as float32,
+    ``target`` resolved per sample (-1 = top-1) and ``score`` checked against the model.
+    ``pin_top1`` replaces -1 by each clean sample's top-1 class, so that noisy, interpolated or
+    masked copies keep explaining it."""
+    probe = layers.build_probe(model, path, guided)
+    check_probe_score(probe, score)
+    x = tf.convert_to_tensor(x, tf.float32)
+    targets = resolve_targets(target, int(x.shape[0]), probe.num_classes)
+    if pin_top1:
+        targets = fix_targets(model, x, targets, batch_size)
+    return Setup(probe, x, targets)
+
+
 def resolve_targets(target, n: int, num_classes: int) -> np.ndarray:
     """Per-sample int32 class indices; -1 marks "top-1 of that sample".
 
     ``target``: None (top-1), an int or class name for all samples, or a sequence of N of those.
-    Names are ImageNet class names (e.g. "tabby") and need a 1000-class model.
+    Names are ImageNet class names (e.g. "tabby") and need a 1000-class model. A single-unit
+    (binary) model has two classes: 1 (the unit's logit, p) and 0 (its negation, 1 − p); its
+    top-1 is class 1 where p > 0.5, as Keras' binary accuracy counts it.
     """
     if target is None:
         return np.full(n, -1, np.int32)
@@ -58,7 +109,7 @@ def _class_index(t, num_classes: int) -> int:
             raise ValueError(f"target {t!r} is a class name, but names are known only for "
                              f"1000-class ImageNet models (this model has {num_classes} classes); "
                              "pass the class index instead.")
-        from .models import imagenet_class_id
+        from .imagenet import imagenet_class_id
         return imagenet_class_id(t)
     if t is None:
         return -1
@@ -81,9 +132,9 @@ def fix_targets(model, x, targets, batch_size):
 def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.ndarray:
     """All class scores (N, classes) of ``model`` on ``x``: logits (a final softmax/sigmoid
     stripped, without touching the model) or probabilities."""
-    check_score(score)
     batch_size = check_batch_size(batch_size)
     probe = layers.build_probe(model, None)
+    check_probe_score(probe, score)
     fn = layers.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
     x = tf.convert_to_tensor(x, tf.float32)
     return np.concatenate([fn(x[i:i + batch_size]).numpy()

@@ -368,6 +368,45 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
     return lc
 
 
+def faithfulness_figure(result, unit="points", title=None):
+    """Average Drop and Increase against the fraction kept, and deletion / insertion AUC bars:
+    one row of three panels per value of the first key column of an
+    :class:`xai.metrics.Faithfulness` (e.g. one row per model), a dashed grey "random" line."""
+    import matplotlib.pyplot as plt
+    keys = result.keys()
+    group = keys[0] if len(keys) > 1 else None
+    names = list(dict.fromkeys(result.auc[group])) if group else [None]
+    fig, axes = plt.subplots(len(names), 3, figsize=(15, 3.8 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
+        part, auc = result.drop_increase, result.auc
+        if group:
+            part, auc = part[part[group] == name], auc[auc[group] == name]
+        prefix = f"{name}: " if group else ""
+        for m in auc["method"]:
+            sel = part[part["method"] == m]
+            style = {"color": "grey", "ls": "--"} if m == "random" else {"marker": "o"}
+            row[0].plot(sel["keep"], sel["drop"], label=m, **style)
+            row[1].plot(sel["keep"], sel["increase"], label=m, **style)
+        row[0].set(title=f"{prefix}Average Drop (lower is better)",
+                   xlabel=f"fraction of {unit} kept", ylabel="drop", ylim=(0, 1))
+        row[1].set(title=f"{prefix}Increase in Confidence (higher is better)",
+                   xlabel=f"fraction of {unit} kept", ylabel="increase", ylim=(0, 1))
+        pos = np.arange(len(auc))
+        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)")
+        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)")
+        row[2].set_xticks(pos, auc["method"], rotation=30, ha="right")
+        row[2].set(title=f"{prefix}deletion / insertion AUC", ylabel="AUC (probability)",
+                   ylim=(0, 1))
+        for ax in row[::2]:
+            ax.legend(fontsize=8)
+        for ax in row:
+            ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def save(fig, path, dpi=120):
     """Save ``fig`` to ``path`` (format from the suffix, PNG usually), creating its folders.
 

@@ -1,0 +1,258 @@
+"""xai.layers: which layer is explained, the probe that re-runs the user's model (shared weights,
+float32 whatever the dtype policy, the binary convention) and guided backpropagation on it."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import xai
+from helpers import gap_net
+from xai import layers
+
+
+def chain(*hidden, inp=(8, 8, 2), seed=0, name=None):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(inp), *hidden], name=name)
+
+
+def conv(k=4, name=None, act="relu"):
+    return keras.layers.Conv2D(k, 3, padding="same", activation=act, name=name)
+
+
+# ------------------------------------------------------------------ which layer
+def test_auto_layer_skips_trailing_pooling_and_dropout():
+    model = chain(conv(name="c1"), keras.layers.MaxPooling2D(), conv(name="c2"),
+                  keras.layers.MaxPooling2D(name="pool"), keras.layers.Dropout(0.5),
+                  keras.layers.Flatten(), keras.layers.Dense(3))
+    assert layers.resolve_layer(model)[-1].name == "c2"
+    assert layers.spatial_layer_names(model) == ["c1", model.layers[1].name, "c2", "pool",
+                                                 model.layers[4].name]
+
+
+def test_auto_layer_stops_at_global_pooling_and_ignores_1x1_maps():
+    model = chain(conv(name="c1"), keras.layers.Conv2D(3, 8, name="to_1x1"),
+                  keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3))
+    assert layers.resolve_layer(model)[-1].name == "c1"
+
+
+def test_layer_by_name_index_and_object_inside_a_nested_model():
+    inner = chain(conv(name="inner_conv"), keras.layers.GlobalAveragePooling2D(), name="inner")
+    outer = keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Rescaling(0.5), inner,
+                              keras.layers.Dense(3)])
+    by_name = layers.resolve_layer(outer, "inner_conv")
+    assert [p.name for p in by_name] == ["inner", "inner_conv"]
+    assert layers.resolve_layer(outer, inner.layers[0]) == by_name
+    assert layers.resolve_layer(outer) == by_name  # auto descends into the nested model
+    with pytest.raises(ValueError, match="not a spatial feature map"):
+        layers.resolve_layer(outer, -1)
+    with pytest.raises(TypeError, match="layer must be a name, an index"):
+        layers.resolve_layer(outer, 2.5)
+
+
+def test_probe_activations_are_the_layers_output_and_z_the_logits():
+    net = gap_net(seed=1)
+    x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    probe = layers.build_probe(net, layers.resolve_layer(net, "conv_a"))
+    A, z = probe.model(x)
+    np.testing.assert_allclose(A, keras.Model(net.inputs, net.get_layer("conv_a").output)(x),
+                               rtol=1e-6)
+    np.testing.assert_allclose(tf.nn.softmax(z), net(x), rtol=1e-5, atol=1e-7)
+    assert probe.final_activation == "softmax" and not probe.binary
+
+
+def test_probe_follows_the_models_weights():
+    """The probe runs the model's own variables: set_weights / fit show up in every method."""
+    net = gap_net(seed=2)
+    x = np.random.default_rng(1).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    first = xai.gradcam_like = xai.explain(net, x, method="gradcam", target=1, normalize=False)
+    other = gap_net(seed=3)
+    net.set_weights(other.get_weights())
+    np.testing.assert_allclose(xai.explain(net, x, method="gradcam", target=1, normalize=False),
+                               xai.explain(other, x, method="gradcam", target=1,
+                                           normalize=False), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(first, xai.explain(net, x, method="gradcam", target=1,
+                                              normalize=False))
+
+
+# ------------------------------------------------------------------ guided backpropagation
+def guided_reference(model, x, target):
+    """Guided backprop by hand on a chain model: a tape through the layers with each ReLU
+    replaced by a custom-gradient ReLU (gradient only where input > 0 and gradient > 0)."""
+    @tf.custom_gradient
+    def guided_relu(h):
+        return tf.nn.relu(h), lambda dy: dy * tf.cast((h > 0) & (dy > 0), dy.dtype)
+
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = x
+        for layer in model.layers[:-1]:
+            if getattr(layer, "activation", None) is keras.activations.relu:
+                config = dict(layer.get_config(), activation="linear")
+                linear = layer.__class__.from_config(config)
+                linear.build(h.shape)
+                linear.set_weights(layer.get_weights())
+                h = guided_relu(linear(h))
+            else:
+                h = layer(h)
+        head = model.layers[-1]
+        s = tf.reduce_sum((tf.matmul(h, head.kernel) + head.bias)[:, target])
+    return tape.gradient(s, x).numpy()
+
+
+def guided_chain(seed):
+    return chain(conv(name="c1"), keras.layers.MaxPooling2D(), conv(name="c2"),
+                 keras.layers.Flatten(), keras.layers.Dense(6, activation="relu"),
+                 keras.layers.Dense(3, activation="softmax"), seed=seed)
+
+
+def test_guided_backprop_matches_a_hand_built_guided_network():
+    model = guided_chain(seed=4)
+    x = np.random.default_rng(2).normal(size=(3, 8, 8, 2)).astype(np.float32)
+    np.testing.assert_allclose(xai.guided_backprop(model, x, target=2),
+                               guided_reference(model, x, 2), rtol=1e-4, atol=1e-6)
+
+
+def test_guided_backprop_is_not_stale_after_set_weights():
+    model = guided_chain(seed=5)
+    x = np.random.default_rng(3).normal(size=(2, 8, 8, 2)).astype(np.float32)
+    before = xai.guided_backprop(model, x, target=1)
+    model.set_weights(guided_chain(seed=6).get_weights())
+    after = xai.guided_backprop(model, x, target=1)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, guided_reference(model, x, 1), rtol=1e-4, atol=1e-6)
+    # and guided Grad-CAM combines the new guided gradients with the new Grad-CAM
+    np.testing.assert_allclose(xai.guided_gradcam(model, x, target=1),
+                               after * xai.weighted_cam(model, x, target=1)[..., None],
+                               rtol=1e-5, atol=1e-7)
+
+
+@keras.saving.register_keras_serializable("xai_tests")
+class Doubler(keras.layers.Layer):
+    """A custom layer with a required constructor argument (cannot be rebuilt from a config)."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, h):
+        return h * self.factor
+
+
+def test_guided_backprop_with_lambda_and_custom_layers():
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.Lambda(lambda t: t * 2.0)(inp)
+    h = conv(name="c1")(h)
+    h = Doubler(0.5)(h)
+    h = keras.layers.ReLU()(keras.layers.Conv2D(3, 3)(h))
+    out = keras.layers.Dense(3)(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(4).normal(size=(2, 8, 8, 2)).astype(np.float32)
+    got = xai.guided_backprop(model, x, target=0)
+    assert got.shape == x.shape and np.isfinite(got).all() and np.abs(got).max() > 0
+    # guided ≠ plain gradient, and guided drops gradient that the plain gradient has
+    assert not np.allclose(got, xai.saliency(model, x, target=0))
+
+
+# ------------------------------------------------------------------ mixed precision
+@pytest.fixture
+def mixed_policy():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def mixed_net(seed):
+    """The Keras recipe: float16 compute, a final float32 softmax."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_a")(inp)
+    h = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="conv_b")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Dense(4, name="head")(h)
+    return keras.Model(inp, keras.layers.Activation("softmax", dtype="float32")(h))
+
+
+OPTIONS = {"smooth_gradcam++": {"n": 4, "seed": 0}, "smoothgrad": {"n": 4, "seed": 0},
+           "integrated_gradients": {"steps": 8}, "rise": {"n_masks": 64, "seed": 0}}
+
+
+@pytest.mark.parametrize("method", list(xai.METHODS))
+def test_every_method_under_mixed_precision(mixed_policy, method):
+    net = mixed_net(seed=8)
+    x = np.random.default_rng(5).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    got = xai.explain(net, x, method=method, **OPTIONS.get(method, {}))
+    assert got.dtype == np.float32 and np.isfinite(got).all() and np.abs(got).max() > 0
+    # the same weights in float32 give (nearly) the same explanation
+    keras.mixed_precision.set_global_policy("float32")
+    reference = mixed_net(seed=8)
+    reference.set_weights([w.astype(np.float32) for w in net.get_weights()])
+    expected = xai.explain(reference, x, method=method, **OPTIONS.get(method, {}))
+    assert np.corrcoef(got.ravel(), expected.ravel())[0, 1] > 0.97
+
+
+def test_mixed_precision_model_explained_after_the_policy_is_reset(mixed_policy):
+    net = mixed_net(seed=9)
+    keras.mixed_precision.set_global_policy("float32")
+    x = np.random.default_rng(6).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    for method in ("gradcam", "gradcam++", "layercam", "scorecam", "sise", "rise"):
+        got = xai.explain(net, x, method=method, **OPTIONS.get(method, {}))
+        assert got.dtype == np.float32 and np.isfinite(got).all() and got.max() == 1
+
+
+# ------------------------------------------------------------------ single-unit (binary) heads
+def binary_net(seed, activation="sigmoid"):
+    keras.utils.set_random_seed(seed)
+    return chain(conv(name="c1"), conv(name="c2"), keras.layers.GlobalAveragePooling2D(),
+                 keras.layers.Dense(1, activation=activation, name="unit"), seed=seed)
+
+
+def test_binary_convention_class_1_is_the_logit_class_0_its_negation():
+    net = binary_net(seed=10)
+    x = np.random.default_rng(7).normal(size=(16, 8, 8, 2)).astype(np.float32)
+    p = net.predict(x, verbose=0)[:, 0]
+    unit = net.get_layer("unit")  # centre the bias so that both classes occur
+    unit.bias.assign(unit.bias - np.median(np.log(p / (1 - p))) + 1e-3)
+    p = net.predict(x, verbose=0)[:, 0]
+    assert (p > 0.5).any() and (p < 0.5).any()
+    np.testing.assert_allclose(xai.scores.class_scores(net, x, "probability"),
+                               np.stack([1 - p, p], 1), rtol=1e-5, atol=1e-6)
+    logit = np.log(p / (1 - p))
+    np.testing.assert_allclose(xai.scores.class_scores(net, x), np.stack([-logit, logit], 1),
+                               rtol=1e-3, atol=1e-4)
+    one = xai.saliency(net, x, target=1)
+    np.testing.assert_allclose(xai.saliency(net, x, target=0), -one, rtol=1e-6)
+    # top-1 is class 1 exactly where p > 0.5
+    top = xai.saliency(net, x)
+    np.testing.assert_allclose(top, np.where((p > 0.5)[:, None, None, None], one, -one),
+                               rtol=1e-6)
+    # class 0's Grad-CAM is the map of −logit: ReLU of the negated weighted sum
+    g1 = xai.weighted_cam(net, x, target=1, normalize=False, upsample=False)
+    g0 = xai.weighted_cam(net, x, target=0, normalize=False, upsample=False)
+    assert not ((g1 > 0) & (g0 > 0)).any()
+    with pytest.raises(ValueError, match=r"target 2 is outside \[0, 2\)"):
+        xai.saliency(net, x, target=2)
+
+
+def test_binary_probability_score_is_the_class_probability():
+    net = binary_net(seed=11)
+    x = np.random.default_rng(8).normal(size=(4, 8, 8, 2)).astype(np.float32)
+    p = net.predict(x, verbose=0)[:, 0]
+    dz = xai.saliency(net, x, target=1)
+    np.testing.assert_allclose(xai.saliency(net, x, target=0, score="probability"),
+                               -(p * (1 - p))[:, None, None, None] * dz, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("activation", [None, "softmax"])
+def test_probability_of_a_single_unit_without_sigmoid_is_rejected(activation):
+    net = binary_net(seed=12, activation=activation)
+    x = np.random.default_rng(9).normal(size=(2, 8, 8, 2)).astype(np.float32)
+    for call in (lambda: xai.rise(net, x, n_masks=8),
+                 lambda: xai.sise(net, x),
+                 lambda: xai.explain(net, x, method="gradcam", score="probability"),
+                 lambda: xai.metrics.drop_increase(net, x, np.ones((2, 8, 8), np.float32),
+                                                   score="probability")):
+        with pytest.raises(ValueError, match="single unit.*Use score='logit'"):
+            call()
+    assert np.isfinite(xai.explain(net, x, method="gradcam")).all()  # the logit is fine
