@@ -71,6 +71,7 @@ bench: env
 	bash bench/setup.sh
 	bench/.venv/bin/python bench/run.py
 	$(VENV)/bin/python bench/memory.py
+	bench/.venv/bin/python bench/cold.py
 
 clean:
 	rm -rf output .cache .pytest_cache
