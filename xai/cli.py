@@ -1,4 +1,5 @@
-"""The command line: ``xai explain``, ``xai methods``, ``xai layers`` (also ``python -m xai``).
+"""The command line: ``xai explain``, ``xai methods``, ``xai layers``, ``xai demo`` (also
+``python -m xai``).
 
 Every input is checked before anything is written: a missing image, an unknown model, method,
 class or layer ends with one line on stderr and exit code 2, and the output folder is untouched.
@@ -60,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     layers = sub.add_parser("layers", help="list a model's spatial layers (for --layer)")
     _model_arguments(layers, positional=True)
     layers.set_defaults(run=_layers)
+
+    demo = sub.add_parser("demo", help="start the browser demo on this computer",
+                          description="Serve the browser demo on http://HOST:PORT/ (local only "
+                                      "by default; no internet needed).")
+    demo.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    demo.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    demo.add_argument("--open", action="store_true", help="open it in the web browser")
+    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -82,6 +91,16 @@ def _methods(args) -> int:
         kind = "map" if method.returns == "map" else "attribution"
         layer = {"one": "  (--layer)", "many": "  (several layers)"}.get(method.layer, "")
         print(f"{name:22s} {kind}{layer}")
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import serve
+    try:
+        serve(args.port, args.host, args.open)
+    except OSError as exc:
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+                           "choose another --port") from None
     return 0
 
 
