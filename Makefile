@@ -17,7 +17,7 @@ export XAI_ASSETS := $(abspath $(SHARED))
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .DEFAULT_GOAL := help
-.PHONY: help env test run-all check-results bench clean distclean
+.PHONY: help env test browser run-all check-results bench demo screenshot clean distclean
 
 help:  ## list the targets
 	@echo "make run-all        run every notebook (papermill), regenerate FinalResults/ and the"
@@ -26,6 +26,8 @@ help:  ## list the targets
 	@echo "make test           pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
 	@echo "make check-results  run-all, then fail if anything under FinalResults/ changed (determinism)"
 	@echo "make bench          timings against tf-keras-vis and xplique (own venv), bench/results.md"
+	@echo "make demo           the browser demo on http://127.0.0.1:8000/ (PORT=...); make screenshot"
+	@echo "                    refreshes FinalResults/demo/demo.png from the browser test"
 	@echo "make env            only create .venv"
 	@echo "make clean          remove caches; make distclean also removes the virtual environments"
 
@@ -39,13 +41,30 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 env: $(BIN)/.installed
 
-test: env
+test: env browser
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 	@if [ -d "$(XAI_ASSETS)" ]; then \
 	  out=$$(mktemp -d); echo "nbval: re-executing $(EXECUTED)/*.ipynb (outputs to $$out)"; \
 	  XAI_OUTPUT_DIR=$$out TQDM_DISABLE=1 $(BIN)/python -m pytest $(NBVAL_FLAGS) -q \
 	    -p no:cacheprovider $(EXECUTED); status=$$?; rm -rf "$$out"; exit $$status; \
 	else echo "nbval skipped: the executed notebooks use the offline assets, not found at $(XAI_ASSETS)"; fi
+
+# the browser test's Chromium (Debian's packages); without root or apt the test skips, naming them
+browser:
+	@command -v chromedriver > /dev/null && command -v chromium > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "installing chromium and chromium-driver for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver > /dev/null) || echo "could not install them: the browser test will skip"; \
+	  else echo "no chromium/chromium-driver and no root apt-get: the browser test will skip"; fi; }
+
+demo: env
+	$(BIN)/python -m xai demo --port $(or $(PORT),8000)
+
+screenshot: env browser
+	@mkdir -p FinalResults/demo
+	XAI_DEMO_SCREENSHOT=$(abspath FinalResults/demo/demo.png) $(BIN)/python -m pytest -q \
+	  -p no:cacheprovider tests/test_demo.py
 
 run-all: env
 	@if [ "$(PROFILE)" = offline ] && [ ! -d "$(XAI_ASSETS)/keras_home" ]; then \
@@ -71,6 +90,7 @@ bench: env
 	bash bench/setup.sh
 	bench/.venv/bin/python bench/run.py
 	$(VENV)/bin/python bench/memory.py
+	bench/.venv/bin/python bench/cold.py
 
 clean:
 	rm -rf output .cache .pytest_cache

@@ -56,3 +56,10 @@ def test_noisy_mean_is_the_mean_over_copies_whatever_the_batch_size():
                                           progress=False)[0], ref[1], rtol=1e-6)
     with pytest.raises(ValueError, match="n .* must be a positive integer"):
         noisy_mean(square_sum, x, targets, 0, 0.2, 5, 4)
+
+
+def test_progress_may_be_a_callback_called_after_each_chunk():
+    calls = []
+    parts = list(chunks(10, 4, progress=lambda done, total: calls.append((done, total))))
+    assert [s.start for s in parts] == [0, 4, 8]
+    assert calls == [(1, 3), (2, 3), (3, 3)]

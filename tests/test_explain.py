@@ -144,8 +144,10 @@ def test_no_retracing_on_second_call_with_same_shapes():
     x = np.random.default_rng(6).normal(size=(3, 12, 12, 3)).astype(np.float32)
     calls = [("gradcam", {}), ("gradcam++", {}), ("integrated_gradients", {"steps": 8}),
              ("rise", {"n_masks": 32, "seed": 0}), ("scorecam", {})]
-    for method, opts in calls:
-        xai.explain(net, x, method=method, **opts)
+    for method, opts in calls:  # the first call runs eagerly, the second compiles
+        first = xai.explain(net, x, method=method, **opts)
+        np.testing.assert_allclose(xai.explain(net, x, method=method, **opts), first,
+                                   rtol=1e-5, atol=1e-6)
     traced = xai.layers.trace_count(net)
     assert traced >= len(calls)
     for method, opts in calls:

@@ -13,10 +13,17 @@ def check_batch_size(batch_size) -> int:
     return int(batch_size)
 
 
-def chunks(n: int, batch_size: int, progress: bool = True, desc: str = ""):
-    """Yield slices of range(n) of at most batch_size; a progress bar when there are several."""
+def chunks(n: int, batch_size: int, progress=True, desc: str = ""):
+    """Yield slices of range(n) of at most batch_size; a progress bar when there are several.
+    ``progress`` may also be a callable ``progress(done, total)``, called after each chunk (the
+    browser demo's progress bar)."""
     batch_size = check_batch_size(batch_size)
     starts = range(0, n, batch_size)
+    if callable(progress):
+        for done, start in enumerate(starts, 1):
+            yield slice(start, min(start + batch_size, n))
+            progress(done, len(starts))
+        return
     if progress and len(starts) > 1:
         starts = tqdm(starts, desc=desc, unit="batch", leave=False)
     for start in starts:

@@ -20,6 +20,7 @@ __all__ = [
     "KATHER_CLASSES",
     "KATHER_FOLDERS",
     "IMAGE_EXTENSIONS",
+    "decode_image",
     "mnist1d",
     "load_kather",
     "load_kather_tfds",
@@ -170,6 +171,15 @@ def load_image(path, size=None) -> np.ndarray:
         raise FileNotFoundError(f"image file not found: {path}")
     img = _decode(np.fromfile(path, np.uint8), str(path))
     return _resize(img, _as_hw(size), cv2.INTER_AREA)
+
+
+def decode_image(data: bytes, size=None) -> np.ndarray:
+    """The bytes of an image file (e.g. an upload) as uint8 RGB (H, W, 3); see :func:`load_image`."""
+    import cv2
+
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise ValueError("decode_image takes the non-empty bytes of an image file")
+    return _resize(_decode(bytes(data), "the data"), _as_hw(size), cv2.INTER_AREA)
 
 
 def _image_files(folder: Path) -> list[Path]:

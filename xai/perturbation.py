@@ -22,6 +22,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from . import layers as xlayers
 from . import scores
@@ -208,7 +209,7 @@ def _masked_sum(xs, chans, t, seg, nseg, *, scorer, score):
     return tf.math.unsorted_segment_sum(w, seg, nseg)
 
 
-def _layer_maps(model, path, x, targets, score, threshold, batch_size, progress):
+def _layer_maps(model, path, x, targets, score, threshold, batch_size, bar):
     """Visualisation maps V (N, *input size) of one layer: V = Σ_k S(x ⊙ M_k) M_k / #masks."""
     probe = xlayers.build_probe(model, path)
     scorer = xlayers.build_probe(model, None)
@@ -223,12 +224,15 @@ def _layer_maps(model, path, x, targets, score, threshold, batch_size, progress)
             continue
         A = np.moveaxis(A.numpy(), -1, 1)  # (n, K, *s)
         total = np.zeros((s.stop - s.start,) + size, np.float64)
-        for c in chunks(len(owner), batch_size, progress, desc=f"SISE {path[-1].name}"):
+        bar.total += -(-len(owner) // batch_size)  # the masked chunks of this layer and batch
+        bar.set_postfix_str(path[-1].name)
+        for c in chunks(len(owner), batch_size, False):
             o = owner[c]
             first = int(o[0])
             total[first:int(o[-1]) + 1] += masked_fn(
                 tf.gather(x[s], o), tf.constant(A[o, chan[c]]), tf.constant(targets[s][o]),
                 tf.constant(o - first, tf.int32), tf.constant(int(o[-1]) - first + 1)).numpy()
+            bar.update()
         count = keep.sum(1).reshape((-1,) + (1,) * len(size))
         out[s] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     return out
@@ -327,7 +331,7 @@ def sise(model, x, layers=None, target=None, score="probability", threshold=0.0,
     normalize : min-max scale the result to [0, 1] (default). False skips the final scaling
         (F_1 ∈ [0, 2]; with a single layer, the raw score-weighted mask average V_1).
     batch_size : samples per gradient pass and masked inputs per forward pass.
-    progress : show a progress bar over the masked passes.
+    progress : show one progress bar over the masked passes of all layers.
 
     Returns
     -------
@@ -340,7 +344,8 @@ def sise(model, x, layers=None, target=None, score="probability", threshold=0.0,
     paths = _resolve_paths(model, layers)
     setup = scores.prepare(model, x, target, score, pin_top1=True, batch_size=batch_size)
     x, targets = setup.x, setup.targets
-    maps = [_layer_maps(model, p, x, targets, score, float(threshold), batch_size, progress)
-            for p in paths]
+    with tqdm(total=0, desc="SISE", unit="batch", disable=not progress, leave=False) as bar:
+        maps = [_layer_maps(model, p, x, targets, score, float(threshold), batch_size, bar)
+                for p in paths]
     fused = fuse(maps, normalize)
     return np.where(np.isfinite(fused), fused, 0.0).astype(np.float32)

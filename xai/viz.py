@@ -396,15 +396,25 @@ def faithfulness_figure(result, unit="points", title=None):
         row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)")
         row[2].set_xticks(pos, auc["method"], rotation=30, ha="right")
         row[2].set(title=f"{prefix}deletion / insertion AUC", ylabel="AUC (probability)",
-                   ylim=(0, 1))
-        for ax in row[::2]:
-            ax.legend(fontsize=8)
+                   ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))  # room for the legend
+        row[0].legend(fontsize=8)
+        row[2].legend(fontsize=8, loc="upper center", ncol=2)
         for ax in row:
             ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def save_image(image_uint8, path):
+    """Write an RGB uint8 image (e.g. an :func:`overlay`) as PNG/JPEG, creating its folders."""
+    import cv2
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(_as_uint8_image(image_uint8)[..., ::-1])):
+        raise OSError(f"could not write {path}")
+    return path
 
 
 def save(fig, path, dpi=120):
