@@ -108,8 +108,7 @@ class Demo:
     def options(self) -> dict:
         import xai
         methods = [{"name": n, "returns": m.returns, "layer": m.layer}
-                   for n, m in xai.METHODS.items() if m.layer != "many"]
-        methods.append({"name": "sise", "returns": "map", "layer": None})
+                   for n, m in xai.METHODS.items()]  # the page asks for a layer for "one"
         return {"methods": methods,
                 "models": [{"key": k, "label": m.label, "domain": m.domain}
                            for k, m in MODELS.items()],
