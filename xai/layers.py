@@ -389,11 +389,17 @@ class _Bound:
         return self.impl(*args, **self.bound)
 
 
+#: a first call whose arguments hold at most this many rows runs eagerly (see _Compiled)
+EAGER_ROWS = 4
+
+
 class _Compiled:
-    """``impl(*args, **bound)`` run eagerly on its first call and as a ``tf.function`` from the
-    second on. Tracing costs more than one eager call saves (MobileNet, one image: ~0.9 s to
-    trace against ~0.2 s eager), so a one-off explanation — a command line, a first try —
-    starts fast, and repeated calls (batches, chunks, loops) run the compiled graph."""
+    """``impl(*args, **bound)`` as a ``tf.function``, except a small first call (every argument
+    at most ``EAGER_ROWS`` rows), which runs eagerly. Tracing costs more than one small eager
+    call saves (MobileNet, one image: ~0.9 s to trace against ~0.25 s eager), so a one-off
+    explanation — a command line, a first try — starts fast; batched work (IG steps, noisy
+    copies, masks) is compiled from the start, as eager execution would hold far more memory
+    (IG on VGG16: +1 GiB peak)."""
 
     def __init__(self, impl: Callable, bound: dict):
         self.eager = _Bound(impl, bound)
@@ -402,7 +408,9 @@ class _Compiled:
     def __call__(self, *args):
         if self.function is None:
             self.function = tf.function(self.eager, reduce_retracing=True)
-            return self.eager(*args)
+            if max((int(a.shape[0]) for a in args if len(getattr(a, "shape", ())) > 0),
+                   default=0) <= EAGER_ROWS:
+                return self.eager(*args)
         return self.function(*args)
 
     def tracing_count(self) -> int:
