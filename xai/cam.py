@@ -88,8 +88,10 @@ def _raw_cam(xb, tb, *, probe, rule, score, grads):
 
 
 def _setup(model, x, layer, target, score, pin_top1=False, batch_size=32):
-    return scores.prepare(model, x, target, score, layers.resolve_layer(model, layer), pin_top1,
-                          batch_size)
+    """(probe, x, targets) of :func:`xai.scores.prepare` for the CAM layer."""
+    s = scores.prepare(model, x, target, score, layers.resolve_layer(model, layer), pin_top1,
+                       batch_size)
+    return s.probe, s.x, s.targets
 
 
 def _out_size(x, upsample_maps):
@@ -108,7 +110,7 @@ def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="log
     """
     if method not in RULES:
         raise ValueError(f"method must be one of {tuple(RULES)}, got {method!r}")
-    probe, x, targets = _unpack(_setup(model, x, layer, target, score))
+    probe, x, targets = _setup(model, x, layer, target, score)
     size = _out_size(x, upsample)
     fn = layers.compiled(probe, ("cam_maps", method, score, size, normalize), _cam_maps,
                          raw=raw_cam_fn(probe, method, score), size=size, normalize=normalize)
@@ -128,7 +130,7 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     the target is the clean input's class. The n noise draws depend on ``seed`` only and are
     shared by all samples (so results do not depend on batch_size or on the batch's makeup)."""
     # the clean input's top-1 for all noisy copies
-    probe, x, targets = _unpack(_setup(model, x, layer, target, score, True, batch_size))
+    probe, x, targets = _setup(model, x, layer, target, score, True, batch_size)
     raw = raw_cam_fn(probe, "gradcam++", score)
     fn = layers.compiled(probe, ("noisy_cam", score), noisy_sum_chunk,
                          fn=lambda xb, tb: raw(xb, tb)[0])
@@ -141,7 +143,7 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
              batch_size=32, progress=True):
     """Score-CAM (Wang et al., 2020): each upsampled, min-max-normalised channel A^k masks the
     input; w = softmax_k(S(x ⊙ M^k)); map = ReLU(Σ_k w_k A^k). Masked passes are batched."""
-    probe, x, targets = _unpack(_setup(model, x, layer, target, score))
+    probe, x, targets = _setup(model, x, layer, target, score)
     A, targets = _activations(probe, x, targets)
     fn = layers.compiled(probe, ("masked", score), _masked_scores, score=score,
                          scorer=layers.build_probe(model, None))
@@ -173,6 +175,3 @@ def _masked_scores(x1, channels, t, *, score, scorer):
     """S_t(x ⊙ M^k) for a chunk of channels of one sample."""
     return scores.masked(scorer, x1, channel_masks(channels, tuple(x1.shape[:-1])), t, score)
 
-
-def _unpack(setup):
-    return setup.probe, setup.x, setup.targets
