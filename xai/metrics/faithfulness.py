@@ -82,7 +82,7 @@ def _baseline(x: np.ndarray, baseline, blur_sigma: float) -> np.ndarray:
 
 
 def _scores_fn(model, score: str, batch_size: int):
-    from . import scores
+    from .. import scores
 
     scores.check_score(score)
 
@@ -93,7 +93,7 @@ def _scores_fn(model, score: str, batch_size: int):
 
 
 def _targets(target, all_scores: np.ndarray) -> np.ndarray:
-    from . import scores
+    from .. import scores
 
     n, num_classes = all_scores.shape
     t = scores.resolve_targets(target, n, num_classes)
@@ -142,8 +142,8 @@ def _weighted_scores(fn, x, base, maps2d, targets, batch_size):
 
 def _check_batch(model, x, batch_size):
     """x checked like xai.explain's input (rank, channels, size, NaN, empty), and batch_size."""
-    from ._batching import check_batch_size
-    from .explain import check_input
+    from .._batching import check_batch_size
+    from ..explain import check_input
 
     check_batch_size(batch_size)
     return check_input(model, x)

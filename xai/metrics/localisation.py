@@ -1,0 +1,154 @@
+"""Where a map puts its mass: localisation numbers computed from maps and regions alone.
+
+* :func:`pointing_game` -- Zhang et al. 2018 (excitation backprop, sec. 4.2): a hit when the
+  map's maximum falls inside the object's region (within ``tolerance`` points).
+* :func:`energy_share` -- the energy-based pointing game of Wang et al. 2020 (Score-CAM,
+  sec. 5.2): Σ_{p ∈ region} L_p / Σ_p L_p, the share of the map's mass inside the region.
+* :func:`top_iou` and :func:`peak_distance` -- how far apart two maps are (e.g. one per class).
+* :func:`box_mask` and :func:`border_mask` build boolean regions.
+
+Maps are batches, (N, H, W) or (N, T), of values ≥ 0 (CAMs, or |attribution| reduced over channels);
+regions are booleans, one per map or one (H, W) / (T,) for all.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["pointing_game", "energy_share", "top_iou", "peak_distance", "box_mask",
+           "border_mask"]
+
+
+def _batch(maps, name="maps") -> np.ndarray:
+    m = np.asarray(maps, dtype=np.float64)
+    if m.ndim not in (2, 3):
+        raise ValueError(f"{name} must be a batch, (N, H, W) or (N, T), got shape {m.shape} "
+                         "(one map: maps[None])")
+    if not np.isfinite(m).all():
+        raise ValueError(f"{name} contain NaN or inf")
+    return m
+
+
+def _regions(regions, maps: np.ndarray) -> np.ndarray:
+    r = np.asarray(regions)
+    if r.dtype != bool:
+        raise ValueError(f"regions must be boolean masks (e.g. xai.metrics.box_mask), got {r.dtype}")
+    if r.shape != maps.shape and r.shape != maps.shape[1:]:
+        raise ValueError(f"regions of shape {r.shape} do not match maps of shape {maps.shape}: "
+                         f"give one mask of shape {maps.shape[1:]} or one per map")
+    return np.broadcast_to(r, maps.shape)
+
+
+def energy_share(maps, regions) -> np.ndarray:
+    """Share of each map's mass inside its region: Σ_{p ∈ R} L_p / Σ_p L_p (Wang et al. 2020,
+    Score-CAM, sec. 5.2, "energy-based pointing game").
+
+    Parameters
+    ----------
+    maps : array (N, H, W) or (N, T)
+        Non-negative maps (take ``np.abs`` or ``xai.viz.attribution_to_map`` of an attribution).
+    regions : bool array, (N, H, W) or one (H, W) for all maps
+
+    Returns
+    -------
+    float64 (N,) in [0, 1]. A map that is zero everywhere counts as uniform (its share is the
+    region's area fraction), so no NaN is returned.
+    """
+    m = _batch(maps)
+    if (m < 0).any():
+        raise ValueError("energy_share needs maps >= 0: pass np.abs(attribution) or "
+                         "xai.viz.attribution_to_map(attribution, 'abs_sum')")
+    r = _regions(regions, m)
+    axes = tuple(range(1, m.ndim))
+    total = m.sum(axis=axes)
+    inside = np.where(r, m, 0).sum(axis=axes)
+    area = r.mean(axis=axes)
+    return np.where(total > 0, inside / np.where(total > 0, total, 1), area)
+
+
+def _peaks(m: np.ndarray) -> np.ndarray:
+    """(N, ndim-1) index of each map's maximum (the first one in row-major order on ties)."""
+    flat = m.reshape(len(m), -1).argmax(axis=1)
+    return np.stack(np.unravel_index(flat, m.shape[1:]), axis=1)
+
+
+def pointing_game(maps, regions, tolerance: float = 15) -> np.ndarray:
+    """Pointing game (Zhang et al. 2018, sec. 4.2): a hit when the map's maximum lies within
+    ``tolerance`` points (Euclidean) of the region; the paper uses 15 pixels at 224 × 224.
+
+    Returns a bool (N,) array; the hit rate is its mean. On ties the first maximum in row-major
+    order is the peak.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    m = _batch(maps)
+    r = _regions(regions, m)
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0 points, got {tolerance}")
+    hits = np.zeros(len(m), dtype=bool)
+    for i, peak in enumerate(_peaks(m)):
+        if not r[i].any():
+            raise ValueError(f"region {i} is empty: every map needs a region with at least one point")
+        hits[i] = distance_transform_edt(~r[i])[tuple(peak)] <= tolerance
+    return hits
+
+
+def _top(m: np.ndarray, fraction: float) -> np.ndarray:
+    flat = m.reshape(len(m), -1)
+    k = max(1, int(round(fraction * flat.shape[1])))
+    order = np.argsort(-flat, axis=1, kind="stable")[:, :k]
+    top = np.zeros(flat.shape, dtype=bool)
+    np.put_along_axis(top, order, True, axis=1)
+    return top
+
+
+def top_iou(maps_a, maps_b, fraction: float = 0.2) -> np.ndarray:
+    """Intersection over union of the top-``fraction`` points of two maps (each map's
+    ``round(fraction · P)`` largest points, ties in row-major order). float64 (N,) in [0, 1]:
+    1 = the same region, 0 = disjoint regions."""
+    a, b = _batch(maps_a, "maps_a"), _batch(maps_b, "maps_b")
+    if a.shape != b.shape:
+        raise ValueError(f"maps_a {a.shape} and maps_b {b.shape} must have the same shape")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    ta, tb = _top(a, fraction), _top(b, fraction)
+    return (ta & tb).sum(axis=1) / (ta | tb).sum(axis=1)
+
+
+def peak_distance(maps_a, maps_b, relative: bool = True) -> np.ndarray:
+    """Euclidean distance between the maxima of two maps, float64 (N,). ``relative=True``
+    divides by the map's diagonal (or length for 1-D maps), so 0 = same peak, 1 = opposite
+    corners; otherwise in points."""
+    a, b = _batch(maps_a, "maps_a"), _batch(maps_b, "maps_b")
+    if a.shape != b.shape:
+        raise ValueError(f"maps_a {a.shape} and maps_b {b.shape} must have the same shape")
+    d = np.linalg.norm(_peaks(a) - _peaks(b), axis=1)
+    return d / np.linalg.norm(np.array(a.shape[1:]) - 1) if relative else d
+
+
+def box_mask(size, boxes) -> np.ndarray:
+    """Boolean (H, W) mask, True inside any of ``boxes`` = [(x0, y0, x1, y1), ...] in pixels
+    (x = column, y = row; x1, y1 exclusive), clipped to the image."""
+    h, w = size
+    mask = np.zeros((h, w), dtype=bool)
+    for box in np.atleast_2d(np.asarray(boxes, dtype=float)):
+        if box.shape != (4,) or box[2] <= box[0] or box[3] <= box[1]:
+            raise ValueError(f"a box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box.tolist()}")
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        mask[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)] = True
+    return mask
+
+
+def border_mask(size, width: float = 0.1) -> np.ndarray:
+    """Boolean mask of shape ``size`` ((H, W) or (T,)), True within ``width`` of any edge:
+    a fraction of each side when < 1 (0.1 = the outer 10 %), else a number of points."""
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    mask = np.zeros(size, dtype=bool)
+    for axis, n in enumerate(size):
+        k = int(round(width * n)) if width < 1 else int(width)
+        edge = np.zeros(n, dtype=bool)
+        edge[:k], edge[n - k:] = True, True
+        shape = [1] * len(size)
+        shape[axis] = n
+        mask |= edge.reshape(shape)
+    return mask
