@@ -73,6 +73,20 @@ def test_gradient_cams_match_numpy_equations(net, batch, method, ref, layer):
     np.testing.assert_allclose(got, ref(A, G), rtol=2e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("method,ref", [("gradcam", np_gradcam), ("gradcam++", np_gradcampp),
+                                        ("layercam", np_layercam)])
+def test_counterfactual_cams_use_negated_gradients(net, batch, method, ref):
+    """Selvaraju et al. (2017), sec. 5: the counterfactual map is the rule applied to −∂S/∂A."""
+    target = np.array([2, 0, 1, 3, 2])
+    A, G, _ = acts_and_grads(net, "conv_a", batch, target)
+    got = xai.explain(net, batch, method=method, layer="conv_a", target=target,
+                      counterfactual=True, normalize=False, upsample=False)
+    np.testing.assert_allclose(got, ref(A, -G), rtol=2e-4, atol=1e-6)
+    assert not np.allclose(got, ref(A, G), atol=1e-6)  # it is not the plain map
+    with pytest.raises(ValueError, match="Eigen-CAM uses none"):
+        xai.explain(net, batch, method="eigencam", counterfactual=True)
+
+
 def test_eigencam_matches_numpy_svd(net, batch):
     A, _, _ = acts_and_grads(net, "conv_b", batch, np.zeros(5, int))
     got = xai.explain(net, batch, method="eigencam", normalize=False, upsample=False)

@@ -50,6 +50,20 @@ def test_default_layer_is_a_4d_feature_map(zoo):
     assert zoo.decode is not None
 
 
+def test_depth_layers_exist_and_shrink_with_depth(zoo):
+    """first / middle / last are spatial maps of the model, at about 1/4 (Inception 1/8), 1/8-1/16 and 1/32 of
+    the input, and last is the default CAM layer."""
+    depth = models.depth_layers(zoo.name)
+    assert list(depth) == ["first", "middle", "last"] and depth["last"] == zoo.default_layer
+    sizes = [zoo.model.get_layer(depth[k]).output.shape for k in depth]
+    assert all(len(s) == 4 for s in sizes), sizes
+    rows = [s[1] for s in sizes]
+    h = zoo.input_size[0]
+    assert rows[0] > rows[1] > rows[2], rows
+    # Inception's stem already reaches 1/8 (35 x 35) before its first mixed block
+    assert h / 9 <= rows[0] <= h / 3.5 and h / 18 <= rows[1] <= h / 7, rows
+
+
 def test_preprocess_matches_keras_and_does_not_mutate(zoo, rng):
     h, w = zoo.input_size
     img = rng.integers(0, 256, size=(2, h, w, 3), dtype=np.uint8)

@@ -73,17 +73,20 @@ RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgrad
 
 
 # ------------------------------------------------------------------------ shared pieces
-def raw_cam_fn(probe: layers.Probe, method: str, score: str):
-    """tf.function (x, targets) → (raw maps at feature resolution, resolved targets)."""
-    return layers.compiled(probe, ("cam", method, score), _raw_cam, probe=probe,
-                           rule=RULES[method], score=score, grads=method != "eigencam")
+def raw_cam_fn(probe: layers.Probe, method: str, score: str, counterfactual: bool = False):
+    """tf.function (x, targets) → (raw maps at feature resolution, resolved targets).
+    ``counterfactual`` negates the gradients (G → −G)."""
+    return layers.compiled(probe, ("cam", method, score, counterfactual), _raw_cam, probe=probe,
+                           rule=RULES[method], score=score, grads=method != "eigencam",
+                           sign=-1.0 if counterfactual else 1.0)
 
 
-def _raw_cam(xb, tb, *, probe, rule, score, grads):
+def _raw_cam(xb, tb, *, probe, rule, score, grads, sign):
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(xb)  # records x → A → z even when the weights are frozen
         A, z = probe.model(xb, training=False)
         s, t = scores.select(scores.transform(z, probe, score), tb)
+        s = sign * s
     return rule(A, tape.gradient(s, A) if grads else None), t
 
 
@@ -101,19 +104,28 @@ def _out_size(x, upsample_maps):
 # ------------------------------------------------------------------------ methods
 @register(*RULES, returns="map", layer="one")
 def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit",
-                 normalize=True, upsample=True, batch_size=32, progress=True):
+                 normalize=True, upsample=True, counterfactual=False, batch_size=32,
+                 progress=True):
     """Gradient-weighted CAMs ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam") and
     Eigen-CAM: one batched pass gives A and G, then the method's rule (see ``RULES``).
+
+    ``counterfactual=True`` uses −G, the gradients of −S (Selvaraju et al., 2017, sec. 5,
+    "counterfactual explanations"): regions whose removal would raise the target's score, i.e.
+    evidence *against* the class. Not for Eigen-CAM, which uses no gradients.
 
     Returns float32 (N, H, W) / (N, T) maps ≥ 0, each scaled to [0, 1] (``normalize=False``
     keeps raw values; ``upsample=False`` keeps the feature-map resolution).
     """
     if method not in RULES:
         raise ValueError(f"method must be one of {tuple(RULES)}, got {method!r}")
+    if counterfactual and method == "eigencam":
+        raise ValueError("counterfactual=True negates the gradients, and Eigen-CAM uses none: "
+                         "choose a gradient CAM (e.g. method='gradcam') or drop counterfactual")
     probe, x, targets = _setup(model, x, layer, target, score)
     size = _out_size(x, upsample)
-    fn = layers.compiled(probe, ("cam_maps", method, score, size, normalize), _cam_maps,
-                         raw=raw_cam_fn(probe, method, score), size=size, normalize=normalize)
+    key = ("cam_maps", method, score, size, normalize, bool(counterfactual))
+    fn = layers.compiled(probe, key, _cam_maps, size=size, normalize=normalize,
+                         raw=raw_cam_fn(probe, method, score, bool(counterfactual)))
     return per_chunk(fn, x, targets, batch_size, progress, method).astype(np.float32, copy=False)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .imagenet import (imagenet_class_id, imagenet_class_names, is_fetch_error,
                        keras_cache_dir)
 
-__all__ = ["ARCHITECTURES", "WeightsUnavailableError", "ZooModel", "default_layer",
+__all__ = ["ARCHITECTURES", "WeightsUnavailableError", "ZooModel", "default_layer", "depth_layers",
            "imagenet_class_id", "imagenet_class_names", "load"]
 
 
@@ -33,23 +33,26 @@ class _Arch(NamedTuple):
     input_size: tuple           # default (H, W)
     default_layer: str          # last spatial feature map, the usual CAM layer
     weights_stem: str           # Keras cache name: <stem>_weights_tf_dim_ordering_tf_kernels.h5
+    depth: tuple                # (first, middle) layers of DEPTHS; "last" is default_layer
 
 
 _A = keras.applications
 _ZOO = {
-    "vgg16": _Arch(_A.VGG16, _A.vgg16.preprocess_input, (224, 224), "block5_conv3", "vgg16"),
+    "vgg16": _Arch(_A.VGG16, _A.vgg16.preprocess_input, (224, 224), "block5_conv3", "vgg16",
+                   ("block3_conv3", "block4_conv3")),
     "inceptionv3": _Arch(_A.InceptionV3, _A.inception_v3.preprocess_input, (299, 299),
-                         "mixed10", "inception_v3"),
+                         "mixed10", "inception_v3", ("mixed2", "mixed7")),
     "xception": _Arch(_A.Xception, _A.xception.preprocess_input, (299, 299),
-                      "block14_sepconv2_act", "xception"),
+                      "block14_sepconv2_act", "xception",
+                      ("block3_sepconv1_act", "block13_sepconv1_act")),
     "resnet50": _Arch(_A.ResNet50, _A.resnet50.preprocess_input, (224, 224),
-                      "conv5_block3_out", "resnet50"),
+                      "conv5_block3_out", "resnet50", ("conv2_block3_out", "conv4_block6_out")),
     "resnet152": _Arch(_A.ResNet152, _A.resnet.preprocess_input, (224, 224),
-                       "conv5_block3_out", "resnet152"),
+                       "conv5_block3_out", "resnet152", ("conv2_block3_out", "conv4_block36_out")),
     "densenet121": _Arch(_A.DenseNet121, _A.densenet.preprocess_input, (224, 224), "relu",
-                         "densenet121"),
+                         "densenet121", ("pool2_relu", "pool4_relu")),
     "mobilenet": _Arch(_A.MobileNet, _A.mobilenet.preprocess_input, (224, 224),
-                       "conv_pw_13_relu", "mobilenet"),
+                       "conv_pw_13_relu", "mobilenet", ("conv_pw_3_relu", "conv_pw_11_relu")),
 }
 del _A
 
@@ -99,6 +102,23 @@ def _canonical(name):
 def default_layer(name):
     """Name of the default CAM layer of architecture `name` (e.g. ``"vgg16"`` -> ``"block5_conv3"``)."""
     return _ZOO[_canonical(name)].default_layer
+
+
+def depth_layers(name):
+    """``{"first": ..., "middle": ..., "last": ...}``: three CAM layers of architecture `name`
+    for comparing maps across depth (notebook 06).
+
+    * first: the end of the first stage after the stem, at 1/4 of the input size (56 × 56 on
+      224 inputs; Inception's stem already reaches 1/8, its first stage ends at ``mixed2``,
+      35 × 35; Xception's residual sums have no stable names, so its stage at 1/4 is read at
+      ``block3_sepconv1_act``);
+    * middle: the end of the stage at 1/16 (14 × 14; Inception ``mixed7`` 17 × 17; Xception's
+      middle flow, ``block13_sepconv1_act``; VGG16, which has no 1/16 stage before its last
+      conv block, ``block4_conv3`` at 1/8);
+    * last: the default CAM layer, the last spatial map (:func:`default_layer`).
+    """
+    arch = _ZOO[_canonical(name)]
+    return dict(zip(("first", "middle", "last"), (*arch.depth, arch.default_layer)))
 
 
 def _make_preprocess(preprocess_input):
