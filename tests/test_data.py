@@ -228,3 +228,20 @@ def test_sample_images():
         np.testing.assert_array_equal(img, getattr(skimage.data, name)())
     small = data.sample_images((50, 60))
     assert all(v.shape == (50, 60, 3) for v in small.values())
+
+
+def test_load_xray_reads_the_kermany_layout(assets, tmp_path):
+    folder = assets / "chest_xray" / "kermany_test"
+    x, y, names = data.load_xray(folder, size=150, max_per_class=3)
+    assert x.shape == (6, 150, 150, 3) and x.dtype == np.float32
+    assert y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert names[0].startswith("NORMAL/") and names[-1].startswith("PNEUMONIA/")
+    # nearest-neighbour at pixel centres, as PIL (Keras' load_img) resizes
+    ref = np.asarray(Image.open(folder / names[4]).convert("RGB").resize((150, 150),
+                                                                          Image.NEAREST))
+    np.testing.assert_allclose(x[4], ref / 255.0, atol=1e-6)
+    (tmp_path / "NORMAL").mkdir()
+    with pytest.raises(ValueError, match="PNEUMONIA/"):
+        data.load_xray(tmp_path)
+    with pytest.raises(FileNotFoundError, match="chest_xray/test"):
+        data.load_xray(tmp_path / "nowhere")

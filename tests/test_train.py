@@ -64,3 +64,34 @@ def test_train_hmt_smoke_learns_colour():
     assert train.evaluate_accuracy(model, x, y) == 1.0
     with pytest.raises(ValueError, match="square"):
         train.train_hmt(x[:, :, :16], y, epochs=1, verbose=0)
+
+
+def test_xray_cnn_is_the_published_architecture(assets):
+    published = keras.models.load_model(assets / "xray_models" / "pneumonia_cnn_am1codes.h5",
+                                        compile=False)
+    ours = train.xray_cnn()
+    assert ours.count_params() == published.count_params() == 229537
+    assert [l.name for l in ours.layers[1:]] == [l.name for l in published.layers]
+    ours.set_weights(published.get_weights())
+    x, _, _ = data.load_xray(assets / "chest_xray" / "kermany_test", max_per_class=2)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), published.predict(x, verbose=0),
+                               atol=1e-5)
+
+
+def test_train_xray_on_a_kermany_folder_is_seeded_and_learns(assets, tmp_path):
+    """Smoke: a handful of real X-rays in the Kermany layout (4 per class)."""
+    folder = tmp_path / "train"
+    for cls in data.XRAY_CLASSES:
+        (folder / cls).mkdir(parents=True)
+        for f in sorted((assets / "chest_xray" / "kermany_test" / cls).iterdir())[:4]:
+            (folder / cls / f.name).write_bytes(f.read_bytes())
+    a = train.train_xray(folder, epochs=3, batch_size=4, seed=1, verbose=0,
+                         save_to=tmp_path / "xray.keras")
+    b = train.train_xray(folder, epochs=3, batch_size=4, seed=1, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, atol=1e-5)
+    assert a.output_shape == (None, 1) and (tmp_path / "xray.keras").is_file()
+    loss = a.history.history["loss"]
+    assert len(loss) == 3 and np.isfinite(loss).all()
+    with pytest.raises(ValueError, match="labels 0"):
+        train.train_xray((np.zeros((2, 8, 8, 3)), np.array([0, 2])), epochs=1, verbose=0)
