@@ -80,3 +80,9 @@ def imagenet_class_id(name):
     close += [n for n in difflib.get_close_matches(key, names, n=5) if n not in close]
     hint = f"; did you mean {', '.join(repr(c) for c in close[:8])}?" if close else ""
     raise ValueError(f"Unknown ImageNet class {name!r}{hint} (see imagenet_class_names())")
+
+
+#: ImageNet class indices of the domestic cats (281 tabby … 285 Egyptian cat) and of the dog
+#: breeds (151 Chihuahua … 268 Mexican hairless), in Keras' order.
+CAT_CLASSES = tuple(range(281, 286))
+DOG_CLASSES = tuple(range(151, 269))
