@@ -15,6 +15,8 @@ NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbva
 # what the notebooks read (they find ../shared/assets themselves; this honours SHARED=...)
 export XAI_ASSETS := $(abspath $(SHARED))
 export TF_CPP_MIN_LOG_LEVEL := 3
+# notebooks skip their interactive (ipywidgets) cells in headless runs
+export XAI_HEADLESS := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help env test browser run-all check-results bench demo screenshot clean distclean

@@ -1,0 +1,110 @@
+"""Run the chest X-ray (05), depth (06) and class-specific (07) notebooks headless in smoke
+mode (papermill, offline assets) and check what they write against independent computations."""
+import ast
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from test_notebooks_studies import _code_cells, _parameter_names
+
+papermill = pytest.importorskip("papermill")
+
+NOTEBOOKS = ROOT / "notebooks"
+XRAY = NOTEBOOKS / "05_chest_xray.ipynb"
+DEPTH = NOTEBOOKS / "06_layers_depth.ipynb"
+CLASS = NOTEBOOKS / "07_class_specific.ipynb"
+
+
+@pytest.mark.parametrize("path, expected", [
+    (XRAY, {"data_path", "model_path", "train_path", "methods", "layer", "border", "smoke",
+            "output_dir", "profile"}),
+    (DEPTH, {"models", "methods", "auc_steps", "keep", "smoke", "output_dir", "profile"}),
+    (CLASS, {"model", "image_path", "methods", "top_fraction", "smoke", "output_dir", "profile"}),
+], ids=["xray", "depth", "class"])
+def test_notebook_is_thin_and_parameterised(path, expected):
+    cells = _code_cells(path)
+    assert "parameters" in cells[0].metadata.get("tags", [])
+    assert expected <= _parameter_names(cells[0])
+    for cell in cells:
+        tree = ast.parse(cell.source)
+        assert not [n for n in ast.walk(tree)
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                      ast.Lambda))], cell.source
+
+
+def _run(path, tmp, assets, **parameters):
+    mp = pytest.MonkeyPatch()
+    for key, value in {"TF_CPP_MIN_LOG_LEVEL": "3", "TQDM_DISABLE": "1", "XAI_HEADLESS": "1",
+                       "XAI_ASSETS": str(assets)}.items():
+        mp.setenv(key, value)
+    try:
+        papermill.execute_notebook(str(path), str(tmp / path.name),
+                                   parameters={"smoke": True, "output_dir": str(tmp / "out"),
+                                               "profile": "offline", **parameters},
+                                   kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
+    finally:
+        mp.undo()
+    return tmp / "out"
+
+
+def test_xray_accuracy_is_an_independent_count(tmp_path, assets):
+    out = _run(XRAY, tmp_path, assets) / "xray"
+    # smoke: the first 8 files of each class, read and resized here with PIL (nearest), as
+    # Keras' flow_from_directory does, and classified by the model loaded here
+    folder = assets / "chest_xray" / "kermany_test"
+    model = keras.models.load_model(assets / "xray_models" / "pneumonia_cnn_am1codes.h5",
+                                    compile=False)
+    correct, confusion = {}, np.zeros((2, 2), int)
+    for label, cls in enumerate(("NORMAL", "PNEUMONIA")):
+        files = sorted(folder.glob(f"{cls}/*.jpeg"))[:8]
+        x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((150, 150), Image.NEAREST))
+                      for f in files]).astype(np.float32) / 255
+        pred = (model.predict(x, verbose=0)[:, 0] > 0.5).astype(int)
+        correct[cls] = int((pred == label).sum())
+        confusion[label] = np.bincount(pred, minlength=2)
+    acc = pd.read_csv(out / "accuracy.csv").set_index("class")
+    assert acc.loc["NORMAL", "correct"] == correct["NORMAL"]
+    assert acc.loc["PNEUMONIA", "correct"] == correct["PNEUMONIA"]
+    assert acc.loc["all (accuracy)", "recall"] == pytest.approx(sum(correct.values()) / 16)
+    np.testing.assert_array_equal(pd.read_csv(out / "confusion.csv", index_col=0).to_numpy(),
+                                  confusion)
+
+    regions = pd.read_csv(out / "region_share.csv")
+    area = regions.groupby("region")["area"].first()
+    assert area["border band"] == pytest.approx(1 - (120 / 150) ** 2)  # 15 px on each side
+    assert area["corners"] == pytest.approx(4 * 30 ** 2 / 150 ** 2)
+    assert area["centre"] == pytest.approx(0.25, abs=0.01)
+    groups = ["true positive", "false positive", "true negative", "false negative"]
+    values = regions[groups].to_numpy()
+    assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1
+    assert set(regions["measure"]) == {"mass share", "peak inside"}
+    covered = pd.read_csv(out / "border_covered.csv")
+    assert covered.loc[0, "accuracy"] == pytest.approx(sum(correct.values()) / 16)
+    for name in ("false_positives.png", "true_positives.png", "region_share.png"):
+        assert (out / name).stat().st_size > 5_000
+
+
+def test_depth_table_covers_every_layer_and_method(tmp_path, assets):
+    from xai import models
+    out = _run(DEPTH, tmp_path, assets) / "depth"
+    table = pd.read_csv(out / "depth_faithfulness.csv")
+    depth = models.depth_layers("mobilenet")
+    maps = table[table["method"] != "random"]
+    assert set(zip(maps["depth"], maps["layer"])) == set(depth.items())
+    assert len(maps) == 3 * 2 and len(table) == 3 * 2 + 1  # smoke: two methods, plus random
+    assert table[["deletion_auc", "insertion_auc"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (out / "mobilenet_chelsea.png").is_file() and (out / "mobilenet_faithfulness.png").is_file()
+
+
+def test_cat_and_dog_maps_are_separate(tmp_path, assets):
+    out = _run(CLASS, tmp_path, assets) / "class_specific"
+    table = pd.read_csv(out / "separation.csv").set_index("method")
+    assert list(table.index) == ["gradcam", "gradcam++"]
+    # the bulldog stands in the upper half, the tabby lies in the lower half
+    assert (table["peak distance cat vs dog"] > 0.2).all(), table
+    assert (table["IoU cat vs dog"] < 0.3).all(), table
+    assert (out / "cat_dog_maps.png").stat().st_size > 5_000
