@@ -123,6 +123,10 @@ def test_mnist1d_headline_matches_table_and_readme():
     ("04_hmt.ipynb", "hmt/deletion_insertion.csv", ["deletion_auc", "insertion_auc"]),
     ("04_hmt.ipynb", "hmt/per_class_accuracy.csv", ["accuracy"]),
     ("01_part1_cams_across_classifiers.ipynb", "part1/masked_reclassification.csv", ["area_kept"]),
+    ("05_chest_xray.ipynb", "xray/accuracy.csv", ["recall"]),
+    ("05_chest_xray.ipynb", "xray/region_share.csv", ["false positive", "true negative"]),
+    ("06_layers_depth.ipynb", "depth/depth_faithfulness.csv", ["deletion_auc", "insertion_auc"]),
+    ("07_class_specific.ipynb", "class_specific/separation.csv", ["IoU cat vs dog"]),
 ], ids=lambda v: str(v).split("/")[-1] if isinstance(v, str) else None)
 def test_checked_numbers_are_the_committed_tables(name, table, columns):
     frame = pd.read_csv(ROOT / "FinalResults" / table)
