@@ -155,6 +155,11 @@ def test_imagenet_class_lookup(assets):
         models.imagenet_class_id("egyptian kat")
     with pytest.raises(ValueError, match="tiger cat"):
         models.imagenet_class_id("cat")
+    from xai.imagenet import CAT_CLASSES, DOG_CLASSES
+    assert [names[i] for i in CAT_CLASSES] == ["tabby", "tiger_cat", "Persian_cat",
+                                                "Siamese_cat", "Egyptian_cat"]
+    assert names[DOG_CLASSES[0]] == "Chihuahua" and names[DOG_CLASSES[-1]] == "Mexican_hairless"
+    assert names[DOG_CLASSES[0] - 1] == "sea_lion" and names[DOG_CLASSES[-1] + 1] == "timber_wolf"
 
 
 def test_decode_shapes_and_errors(assets, rng):
