@@ -200,6 +200,6 @@ def guided_gradcam(model, x, layer=None, target=None, score="logit", batch_size=
     of the original model, scaled to [0, 1], broadcast over channels)."""
     _, x, targets = _setup(model, x, target, score, True, batch_size)
     gb = guided_backprop(model, x, targets, score, batch_size, progress)
-    maps = cam.weighted_cam(model, x, "gradcam", layer, targets, score, True, True, batch_size,
-                            progress)
+    maps = cam.weighted_cam(model, x, "gradcam", layer, targets, score, batch_size=batch_size,
+                            progress=progress)
     return (gb * maps[..., None]).astype(np.float32)
