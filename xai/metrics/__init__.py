@@ -9,9 +9,11 @@
   sets of grid cells and the score drop when they are removed.
 * :mod:`.robustness` -- max-sensitivity (Yeh et al. 2019): the largest relative change of a
   map under small seeded input perturbations.
+* :mod:`.cost` -- wall time and forward / backward passes per sample of a method.
 * :mod:`.sanity` -- cascading model randomisation (Adebayo et al. 2018): Spearman and SSIM of
   the maps of the trained and of progressively randomised copies of the model.
 """
+from .cost import cost, passes
 from .faithfulness import (Faithfulness, combine_faithfulness, deletion_auc, drop_increase,
                            faithfulness, insertion_auc)
 from .fidelity import grid_cells, mufidelity
@@ -24,4 +26,4 @@ __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "pointing_game", "energy_share", "top_iou",
            "peak_distance", "box_mask", "border_mask", "sanity_check", "randomisable_layers",
            "spearman", "map_ssim", "mufidelity", "grid_cells",
-           "max_sensitivity"]
+           "max_sensitivity", "passes", "cost"]
