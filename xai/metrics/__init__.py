@@ -4,6 +4,7 @@ a method by name (``xai.explain``), since what they measure is how its maps chan
 
 * :mod:`.faithfulness` -- Average Drop / Increase / Gain, deletion / insertion AUC, and the
   tables of :func:`faithfulness` (perturb the input along the map's ranking, re-score).
+* :mod:`.road` -- ROAD (Rong et al. 2022): MoRF / LeRF curves with noisy linear imputation.
 * :mod:`.fidelity` -- MuFidelity (Bhatt et al. 2020): correlation between a map's mass on random
   sets of grid cells and the score drop when they are removed.
 * :mod:`.localisation` -- pointing game, energy share in a region, overlap and peak distance of
@@ -20,6 +21,7 @@ from .faithfulness import (Faithfulness, combine_faithfulness, deletion_auc, dro
 from .fidelity import grid_cells, mufidelity
 from .localisation import (border_mask, box_mask, energy_share, object_mask, peak_distance,
                            pointing_game, top_iou)
+from .road import noisy_linear_impute, road
 from .robustness import max_sensitivity
 from .sanity import map_ssim, randomisable_layers, sanity_check, spearman
 
@@ -27,4 +29,4 @@ __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "mufidelity", "grid_cells", "pointing_game",
            "energy_share", "top_iou", "peak_distance", "box_mask", "border_mask", "object_mask",
            "max_sensitivity", "sanity_check", "randomisable_layers", "spearman", "map_ssim",
-           "passes", "cost"]
+           "passes", "cost", "road", "noisy_linear_impute"]
