@@ -83,3 +83,16 @@ def test_randomisation_is_seeded_and_targets_stay_fixed(rng):
     assert not np.allclose(a["mean"], c["mean"])
     with pytest.raises(ValueError, match="gap"):
         metrics.sanity_check(model, x, "saliency", layers=["gap"])  # no weights
+
+
+def test_a_head_that_is_not_dense_is_randomised_too(rng):
+    """xai's logit probe copies a non-Dense softmax head: the check must not keep the copy."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 2)),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.EinsumDense("ab,bc->ac", output_shape=3,
+                                                       activation="softmax", name="head")])
+    x = rng.normal(size=(4, 6, 6, 2)).astype(np.float32)
+    table = metrics.sanity_check(model, x, "saliency", layers=["head"])
+    assert table.query("step == 1 and metric == 'spearman'")["mean"].iloc[0] < 0.9

@@ -103,14 +103,6 @@ def _randomise(layer, rng: np.random.Generator) -> None:
         v.assign(rng.normal(w.mean(), w.std(), w.shape).astype(v.dtype))
 
 
-def _explainer(method, options):
-    if callable(method):
-        return lambda m, x, t: method(m, x, target=t, **options)
-    from .. import explain
-
-    return lambda m, x, t: explain(m, x, method=method, target=t, **options)
-
-
 def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
                  **options) -> "pd.DataFrame":
     """Cascading model randomisation (Adebayo et al. 2018, sec. 3.1, fig. 2): similarity of the
@@ -149,6 +141,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     import pandas as pd
 
     from .faithfulness import _check_batch, _scores_fn, _targets
+    from .robustness import _run
 
     x = _check_batch(model, x, 64)
     order = list(reversed(randomisable_layers(model))) if layers is None else list(layers)
@@ -158,7 +151,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
         raise ValueError(f"layers {missing} have no trainable weights or do not exist; choose "
                          f"among {sorted(known)}")
     targets = _targets(target, _scores_fn(model, "logit", 64)(x))
-    run = _explainer(method, options)
+    run = _run(method, options)
     ref = _as_maps(run(model, x, targets), x)
     copy = _copy(model)
     by_name = {layer.name: layer for layer in _leaves(copy)}
@@ -167,10 +160,21 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     for step, name in enumerate(["none"] + order):
         if step:
             _randomise(by_name[name], rng)
+            _refresh(copy, by_name[name])
         for metric, values in _compare(ref, _as_maps(run(copy, x, targets), x)).items():
             rows.append({"step": step, "layer": name, "metric": metric,
                          "mean": float(values.mean()), "std": float(values.std())})
     return pd.DataFrame(rows)
+
+
+def _refresh(model, layer) -> None:
+    """Drop the copy's cached probes when ``layer`` is its head and not a plain Dense: xai's
+    logit probe holds a *copy* of such a head (a Dense head shares its variables)."""
+    from .. import layers
+
+    final = layers.final_layer_path(model)
+    if final and final[-1] is layer and not layers._plain_dense(layer):
+        layers.clear_cache(model)
 
 
 def _leaves(model) -> list:
