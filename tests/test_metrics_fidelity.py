@@ -1,4 +1,5 @@
-"""MuFidelity (Bhatt et al. 2020) against closed forms on linear models and a NumPy recomputation."""
+"""MuFidelity (Bhatt et al. 2020) against closed forms on linear models and a NumPy
+recomputation."""
 import keras
 import numpy as np
 import pytest

@@ -180,7 +180,8 @@ def drop_increase(
     relative rise of the probability towards 1 (a term is 0 when Y_i = 1). It is defined for
     probabilities only, so ``"gain"`` is returned with ``score="probability"`` only. Lower drop,
     higher increase and higher gain mean a more faithful map. All are fractions in [0, 1] (the
-    papers report percentages); drop alone rewards trivially broad maps, gain does not. Two definitions of the explained input:
+    papers report percentages); drop alone rewards trivially broad maps, gain does not. Two
+    definitions of the explained input:
 
     * ``mode="mask"`` (default): only the top ``keep`` fraction of points (ranked by the map) keep
       their value, the rest take ``baseline``. Binary, so maps of any scale compare fairly.
@@ -214,8 +215,8 @@ def drop_increase(
     Returns
     -------
     dict
-        ``{"drop": float, "increase": float, "gain": float}`` (no gain for logits; plus ``"y"``, ``"y_kept"``, ``"target"`` arrays
-        when ``return_scores``).
+        ``{"drop": float, "increase": float, "gain": float}`` (no gain for logits; plus ``"y"``,
+        ``"y_kept"``, ``"target"`` arrays when ``return_scores``).
     """
     if mode not in ("mask", "multiply"):
         raise ValueError(f"mode must be 'mask' or 'multiply', got {mode!r}")
@@ -374,7 +375,7 @@ class Faithfulness:
                 if c not in ("deletion_auc", "insertion_auc", "steps", "n")]
 
     def wide(self) -> "pd.DataFrame":
-        """One row per method: drop and increase at each keep, then the ``× map`` pair."""
+        """One row per method: drop, increase (and gain) at each keep, then the ``× map`` ones."""
         keys = self.keys()
         values = [v for v in ("drop", "increase", "gain") if v in self.drop_increase]
         wide = self.drop_increase.pivot_table(index=keys, columns="keep",
@@ -411,9 +412,9 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
                  score="probability", baseline=0.0, blur_sigma=5.0,
                  batch_size=64) -> Faithfulness:
     """:func:`drop_increase` (drop, increase and, for probabilities, gain) at each ``keeps``
-    (mode="mask") and with mode="multiply", and the
-    mean :func:`deletion_auc` / :func:`insertion_auc` (``auc_steps``), for every map in
-    ``maps`` ({method name: maps}), on each sample's top-1 class."""
+    (mode="mask") and with mode="multiply", and the mean :func:`deletion_auc` /
+    :func:`insertion_auc` (``auc_steps``), for every map in ``maps`` ({method name: maps}), on
+    each sample's top-1 class."""
     import pandas as pd
     common = dict(score=score, baseline=baseline, blur_sigma=blur_sigma, batch_size=batch_size)
     points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
