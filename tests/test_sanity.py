@@ -17,6 +17,17 @@ def seq2d(seed=0):
                              keras.layers.Flatten(), keras.layers.Dense(3, name="out")])
 
 
+def nested(seed=0):
+    """A functional model around a nested Sequential feature extractor."""
+    keras.utils.set_random_seed(seed)
+    inner = keras.Sequential([keras.Input((8, 8, 2)),
+                              keras.layers.Conv2D(4, 3, padding="same", activation="relu",
+                                                  name="inner_conv")], name="inner")
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.GlobalAveragePooling2D()(inner(inp))
+    return keras.Model(inp, keras.layers.Dense(3, name="head")(h))
+
+
 def test_spearman_and_ssim_match_scipy_and_skimage(rng):
     a, b = rng.random((3, 8, 8)), rng.random((3, 8, 8))
     b[0] = a[0] ** 3  # monotone: rank correlation 1
@@ -37,6 +48,7 @@ def test_spearman_and_ssim_match_scipy_and_skimage(rng):
     (gap_net, (12, 12, 3), "saliency", {}),
     (seq2d, (10, 10, 2), "gradcam", {"layer": "c1"}),
     (conv1d_net, (20, 1), "saliency", {}),
+    (nested, (8, 8, 2), "saliency", {}),
 ])
 def test_cascade_decorrelates_gradients_and_leaves_the_model_alone(build, shape, method, options,
                                                                    rng):
@@ -45,6 +57,7 @@ def test_cascade_decorrelates_gradients_and_leaves_the_model_alone(build, shape,
     x = rng.normal(size=(6,) + shape).astype(np.float32)
     table = metrics.sanity_check(model, x, method, seed=0, **options)
     names = metrics.randomisable_layers(model)
+    assert "inner_conv" in names if build is nested else True
     # one step per layer with weights, from the top down, after the untouched step 0
     steps = table.drop_duplicates("step")
     assert steps["layer"].tolist() == ["none"] + names[::-1]
