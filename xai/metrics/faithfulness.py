@@ -176,12 +176,12 @@ def drop_increase(
         increase = mean_i [O_i > Y_i]
         gain     = mean_i max(0, O_i - Y_i) / (1 - Y_i)
 
-    Average Gain (Zhang et al. 2023, "Opti-CAM", sec. 5) is the counterpart of the drop: the
-    relative rise of the probability towards 1 (a term is 0 when Y_i = 1). It is defined for
-    probabilities only, so ``"gain"`` is returned with ``score="probability"`` only. Lower drop,
-    higher increase and higher gain mean a more faithful map. All are fractions in [0, 1] (the
-    papers report percentages); drop alone rewards trivially broad maps, gain does not. Two
-    definitions of the explained input:
+    Average Gain (Zhang et al. 2023, "Opti-CAM: optimizing saliency maps for
+    interpretability") is the counterpart of the drop: the relative rise of the probability
+    towards 1 (a term is 0 when Y_i = 1). It is defined for probabilities only, so ``"gain"``
+    is returned with ``score="probability"`` only. Lower drop, higher increase and higher gain
+    mean a more faithful map. All are fractions in [0, 1] (the papers report percentages); drop
+    alone rewards trivially broad maps, gain does not. Two definitions of the explained input:
 
     * ``mode="mask"`` (default): only the top ``keep`` fraction of points (ranked by the map) keep
       their value, the rest take ``baseline``. Binary, so maps of any scale compare fairly.

@@ -1,5 +1,5 @@
 """Correlation-type faithfulness: MuFidelity (Bhatt et al. 2020, "Evaluating and aggregating
-feature-based model explanations", IJCAI, sec. 3, eq. 2).
+feature-based model explanations", IJCAI 2020), faithfulness μ_F:
 
 A map is faithful when the attribution it gives to any set S of features predicts how much the
 score falls when S is removed:
@@ -44,7 +44,7 @@ def _subsets(rng, n_subsets: int, cells: int, fraction: float) -> np.ndarray:
 def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
                score="logit", baseline=0.0, blur_sigma=5.0, batch_size=64, seed=0,
                return_terms=False):
-    """MuFidelity (Bhatt et al. 2020, eq. 2): per sample, the Pearson correlation over
+    """MuFidelity (Bhatt et al. 2020, μ_F above): per sample, the Pearson correlation over
     ``n_subsets`` random sets S of grid cells between the map's mass on S and the score drop
     when S takes the ``baseline`` value. Higher is better (1: the map predicts every drop; a
     random map ≈ 0).

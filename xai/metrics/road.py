@@ -1,9 +1,9 @@
 """ROAD: RemOve And Debias (Rong et al. 2022, "A consistent and efficient evaluation strategy for
-attribution methods", ICML, sec. 4): remove the most (MoRF) or least (LeRF) relevant points and
+attribution methods", ICML): remove the most (MoRF) or least (LeRF) relevant points and
 fill them by *noisy linear imputation*, so that the removal itself does not leak the shape of
 the removed region (a black or blurred hole does) and no retraining is needed.
 
-Imputation (sec. 4.2): every removed point p takes the weighted mean of its 8 neighbours q,
+Noisy linear imputation: every removed point p takes the weighted mean of its 8 neighbours q,
 weight 1/6 for the 4 direct and 1/12 for the 4 diagonal ones (neighbours outside the image are
 left out): Σ_q w_pq (v_p − v_q) = 0 for every removed p, a sparse linear system over the removed
 points with the known points on the right-hand side, solved per image for all channels at once
@@ -28,7 +28,7 @@ def _neighbours(shape):
 
 def noisy_linear_impute(image, removed, noise=0.0, rng=None) -> np.ndarray:
     """Noisy linear imputation of one image (H, W, C) or signal (T, C) (Rong et al. 2022,
-    sec. 4.2): the ``removed`` points (bool (H, W) / (T,)) are solved so that each equals the
+    "noisy linear imputation"): the ``removed`` points (bool (H, W) / (T,)) are solved so that each equals the
     weighted mean of its neighbours (see the module docstring), then get N(0, noise²) noise
     (``rng``: a NumPy Generator; needed when noise > 0). Known points are unchanged."""
     import scipy.sparse as sp

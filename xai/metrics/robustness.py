@@ -1,5 +1,5 @@
 """Robustness of an explanation to small input changes: max-sensitivity (Yeh et al. 2019, "On
-the (in)fidelity and sensitivity of explanations", NeurIPS, sec. 4, eq. 5)."""
+the (in)fidelity and sensitivity of explanations", NeurIPS), SENS_MAX."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +26,7 @@ def _maps(out) -> np.ndarray:
 
 def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10, target=None,
                     seed=0, relative=True, **options):
-    """Max-sensitivity (Yeh et al. 2019, eq. 5), relative to the map's norm:
+    """Max-sensitivity (Yeh et al. 2019, SENS_MAX), relative to the map's norm:
 
         SENS_max(Φ, x) = max_{k ≤ K} ‖Φ(x + δ_k) − Φ(x)‖₂ / ‖Φ(x)‖₂,  δ_k ~ U[−r, r]^d
 

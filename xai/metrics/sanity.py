@@ -1,5 +1,6 @@
 """Sanity check by cascading model randomisation (Adebayo et al. 2018, "Sanity checks for
-saliency maps", NeurIPS, sec. 3.1).
+saliency maps", NeurIPS), the "cascading randomization" of its model parameter
+randomization test.
 
 The weights of a *copy* of the model are re-drawn layer by layer from the top (the logits) down,
 cumulatively; at each step the maps are recomputed for the original targets and compared with
@@ -105,7 +106,7 @@ def _randomise(layer, rng: np.random.Generator) -> None:
 
 def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
                  **options) -> "pd.DataFrame":
-    """Cascading model randomisation (Adebayo et al. 2018, sec. 3.1, fig. 2): similarity of the
+    """Cascading model randomisation (Adebayo et al. 2018): similarity of the
     maps of the trained model and of copies whose top k layers are randomised.
 
     Step 0 is the untouched copy; step k re-draws the weights of the k-th layer from the top
