@@ -27,10 +27,10 @@ def _neighbours(shape):
 
 
 def noisy_linear_impute(image, removed, noise=0.0, rng=None) -> np.ndarray:
-    """Noisy linear imputation of one image (H, W, C) or signal (T, C) (Rong et al. 2022,
-    "noisy linear imputation"): the ``removed`` points (bool (H, W) / (T,)) are solved so that each equals the
-    weighted mean of its neighbours (see the module docstring), then get N(0, noise²) noise
-    (``rng``: a NumPy Generator; needed when noise > 0). Known points are unchanged."""
+    """Noisy linear imputation (Rong et al. 2022) of one image (H, W, C) or signal (T, C): the
+    ``removed`` points (bool (H, W) / (T,)) are solved so that each equals the weighted mean of
+    its neighbours (see the module docstring), then get N(0, noise²) noise (``rng``: a NumPy
+    Generator, needed when noise > 0). Known points are unchanged."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import spsolve
 
@@ -69,6 +69,8 @@ def noisy_linear_impute(image, removed, noise=0.0, rng=None) -> np.ndarray:
                         np.concatenate(cols + [np.arange(n)]))), shape=(n, n))
     solved = spsolve(a, rhs).reshape(n, channels)
     if noise > 0:
+        if rng is None:
+            raise ValueError("noise > 0 needs rng= (e.g. np.random.default_rng(seed))")
         solved = solved + rng.normal(0.0, noise, solved.shape)
     out[unknown] = solved
     return out.reshape(image.shape)
