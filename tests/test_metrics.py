@@ -280,8 +280,9 @@ def test_faithfulness_table_is_every_metric_of_every_map(sum_model, tmp_path):
     both = metrics.combine_faithfulness({"a": result, "b": result})
     wide = both.wide()
     assert list(wide.columns) == ["model", "method", "drop @ keep 25%", "drop @ keep 50%",
-                                  "increase @ keep 25%", "increase @ keep 50%", "drop × map",
-                                  "increase × map"]
+                                  "increase @ keep 25%", "increase @ keep 50%",
+                                  "gain @ keep 25%", "gain @ keep 50%", "drop × map",
+                                  "increase × map", "gain × map"]
     assert wide[["model", "method"]].values.tolist() == [["a", "m"], ["a", "reversed"],
                                                          ["b", "m"], ["b", "reversed"]]
     both.save(tmp_path, "Test", "signals", 0.0)

@@ -1,16 +1,32 @@
-"""Numbers from maps. These functions never compute explanations: they take maps (from
-:func:`xai.explain` or anywhere else), and a model where the metric re-scores inputs.
+"""Numbers from maps. Most functions take maps (from :func:`xai.explain` or anywhere else) and,
+where the metric re-scores inputs, the model; the sanity check, max-sensitivity and cost re-run
+a method by name (``xai.explain``), since what they measure is how its maps change.
 
-* :mod:`.faithfulness` -- Average Drop / Increase, deletion / insertion AUC, and the tables of
-  :func:`faithfulness` (perturb the input along the map's ranking, re-score).
+* :mod:`.faithfulness` -- Average Drop / Increase / Gain, deletion / insertion AUC, and the
+  tables of :func:`faithfulness` (perturb the input along the map's ranking, re-score).
+* :mod:`.road` -- ROAD (Rong et al. 2022): MoRF / LeRF curves with noisy linear imputation.
+* :mod:`.fidelity` -- MuFidelity (Bhatt et al. 2020): correlation between a map's mass on random
+  sets of grid cells and the score drop when they are removed.
 * :mod:`.localisation` -- pointing game, energy share in a region, overlap and peak distance of
-  two maps (maps and regions only, no model).
+  two maps, regions from the hand-drawn boxes (maps and regions only, no model).
+* :mod:`.robustness` -- max-sensitivity (Yeh et al. 2019): the largest relative change of a
+  map under small seeded input perturbations.
+* :mod:`.sanity` -- cascading model randomisation (Adebayo et al. 2018): Spearman and SSIM of
+  the maps of the trained model and of progressively randomised copies.
+* :mod:`.cost` -- wall time and forward / backward passes per sample of a method.
 """
+from .cost import cost, passes
 from .faithfulness import (Faithfulness, combine_faithfulness, deletion_auc, drop_increase,
                            faithfulness, insertion_auc)
-from .localisation import (border_mask, box_mask, energy_share, peak_distance, pointing_game,
-                           top_iou)
+from .fidelity import grid_cells, mufidelity
+from .localisation import (border_mask, box_mask, energy_share, object_mask, peak_distance,
+                           pointing_game, top_iou)
+from .road import noisy_linear_impute, road
+from .robustness import max_sensitivity
+from .sanity import map_ssim, randomisable_layers, sanity_check, spearman
 
 __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
-           "combine_faithfulness", "Faithfulness", "pointing_game", "energy_share", "top_iou",
-           "peak_distance", "box_mask", "border_mask"]
+           "combine_faithfulness", "Faithfulness", "mufidelity", "grid_cells", "pointing_game",
+           "energy_share", "top_iou", "peak_distance", "box_mask", "border_mask", "object_mask",
+           "max_sensitivity", "sanity_check", "randomisable_layers", "spearman", "map_ssim",
+           "passes", "cost", "road", "noisy_linear_impute"]

@@ -174,9 +174,14 @@ def drop_increase(
 
         drop     = mean_i max(0, Y_i - O_i) / Y_i
         increase = mean_i [O_i > Y_i]
+        gain     = mean_i max(0, O_i - Y_i) / (1 - Y_i)
 
-    Lower drop and higher increase mean a more faithful map. Both are fractions in [0, 1] (the
-    paper reports percentages). Two definitions of the explained input:
+    Average Gain (Zhang et al. 2023, "Opti-CAM: optimizing saliency maps for
+    interpretability") is the counterpart of the drop: the relative rise of the probability
+    towards 1 (a term is 0 when Y_i = 1). It is defined for probabilities only, so ``"gain"``
+    is returned with ``score="probability"`` only. Lower drop, higher increase and higher gain
+    mean a more faithful map. All are fractions in [0, 1] (the papers report percentages); drop
+    alone rewards trivially broad maps, gain does not. Two definitions of the explained input:
 
     * ``mode="mask"`` (default): only the top ``keep`` fraction of points (ranked by the map) keep
       their value, the rest take ``baseline``. Binary, so maps of any scale compare fairly.
@@ -210,8 +215,8 @@ def drop_increase(
     Returns
     -------
     dict
-        ``{"drop": float, "increase": float}`` (plus ``"y"``, ``"y_kept"``, ``"target"`` arrays
-        when ``return_scores``).
+        ``{"drop": float, "increase": float, "gain": float}`` (no gain for logits; plus ``"y"``,
+        ``"y_kept"``, ``"target"`` arrays when ``return_scores``).
     """
     if mode not in ("mask", "multiply"):
         raise ValueError(f"mode must be 'mask' or 'multiply', got {mode!r}")
@@ -244,6 +249,11 @@ def drop_increase(
         "drop": float(np.mean(np.maximum(0.0, y - y_kept) / y)),
         "increase": float(np.mean(y_kept > y)),
     }
+    if score == "probability":
+        room = 1.0 - y
+        rise = np.maximum(0.0, y_kept - y)
+        out["gain"] = float(np.mean(np.divide(rise, room, out=np.zeros_like(rise),
+                                              where=room > 0)))
     if return_scores:
         out.update(y=y, y_kept=y_kept, target=targets)
     return out
@@ -365,12 +375,13 @@ class Faithfulness:
                 if c not in ("deletion_auc", "insertion_auc", "steps", "n")]
 
     def wide(self) -> "pd.DataFrame":
-        """One row per method: drop and increase at each keep, then the ``× map`` pair."""
+        """One row per method: drop, increase (and gain) at each keep, then the ``× map`` ones."""
         keys = self.keys()
+        values = [v for v in ("drop", "increase", "gain") if v in self.drop_increase]
         wide = self.drop_increase.pivot_table(index=keys, columns="keep",
-                                              values=["drop", "increase"], sort=False)
+                                              values=values, sort=False)
         wide.columns = [f"{v} @ keep {k:.0%}" for v, k in wide.columns]
-        return wide.join(self.multiply.set_index(keys)[["drop", "increase"]]
+        return wide.join(self.multiply.set_index(keys)[values]
                          .add_suffix(" × map")).reset_index()
 
     def save(self, out, study: str, items: str, removed) -> None:
@@ -392,12 +403,18 @@ class Faithfulness:
             + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
+def _gain(r: dict) -> dict:
+    """The Average Gain column when :func:`drop_increase` computed it (probabilities only)."""
+    return {"gain": r["gain"]} if "gain" in r else {}
+
+
 def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=None,
                  score="probability", baseline=0.0, blur_sigma=5.0,
                  batch_size=64) -> Faithfulness:
-    """:func:`drop_increase` at each ``keeps`` (mode="mask") and with mode="multiply", and the
-    mean :func:`deletion_auc` / :func:`insertion_auc` (``auc_steps``), for every map in
-    ``maps`` ({method name: maps}), on each sample's top-1 class."""
+    """:func:`drop_increase` (drop, increase and, for probabilities, gain) at each ``keeps``
+    (mode="mask") and with mode="multiply", and the mean :func:`deletion_auc` /
+    :func:`insertion_auc` (``auc_steps``), for every map in ``maps`` ({method name: maps}), on
+    each sample's top-1 class."""
     import pandas as pd
     common = dict(score=score, baseline=baseline, blur_sigma=blur_sigma, batch_size=batch_size)
     points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
@@ -407,10 +424,10 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
         for k in keeps:
             r = drop_increase(model, x, m, keep=k, **common)
             rows.append({"method": method, "keep": k, "drop": r["drop"],
-                         "increase": r["increase"], "n": len(x)})
+                         "increase": r["increase"], **_gain(r), "n": len(x)})
         r = drop_increase(model, x, m, mode="multiply", **common)
         multiply.append({"method": method, "drop": r["drop"], "increase": r["increase"],
-                         "n": len(x)})
+                         **_gain(r), "n": len(x)})
         auc.append({"method": method,
                     "deletion_auc": float(deletion_auc(model, x, m, steps, **common).mean()),
                     "insertion_auc": float(insertion_auc(model, x, m, steps, **common).mean()),

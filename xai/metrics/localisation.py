@@ -5,7 +5,8 @@
 * :func:`energy_share` -- the energy-based pointing game of Wang et al. 2020 (Score-CAM,
   sec. 5.2): Σ_{p ∈ region} L_p / Σ_p L_p, the share of the map's mass inside the region.
 * :func:`top_iou` and :func:`peak_distance` -- how far apart two maps are (e.g. one per class).
-* :func:`box_mask` and :func:`border_mask` build boolean regions.
+* :func:`box_mask` and :func:`border_mask` build boolean regions; :func:`object_mask` the region
+  of an image's hand-drawn boxes (:func:`xai.data.load_boxes`) at the resized image's size.
 
 Maps are batches, (N, H, W) or (N, T), of values ≥ 0 (CAMs, or |attribution| reduced over channels);
 regions are booleans, one per map or one (H, W) / (T,) for all.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["pointing_game", "energy_share", "top_iou", "peak_distance", "box_mask",
-           "border_mask"]
+           "border_mask", "object_mask"]
 
 
 def _batch(maps, name="maps") -> np.ndarray:
@@ -136,6 +137,29 @@ def box_mask(size, boxes) -> np.ndarray:
         x0, y0, x1, y1 = np.round(box).astype(int)
         mask[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)] = True
     return mask
+
+
+def object_mask(entry: dict, size, target=None) -> np.ndarray:
+    """Boolean (H, W) mask of the objects of one :func:`xai.data.load_boxes` entry, for the
+    image resized to ``size`` = (H, W): box x coordinates scale by W / width, y by H / height
+    (a plain resize, as ``xai.data.sample_images(size)`` and ``load_image`` do).
+
+    ``target``: None (every object), or an ImageNet class name: only the objects that accept it
+    (e.g. "tabby" selects the cat of cat_dog, "boxer" its dog). A class no object accepts is a
+    ValueError listing the accepted ones.
+    """
+    h, w = size
+    objects = entry["objects"]
+    if target is not None:
+        objects = [o for o in objects if target in o["classes"]]
+        if not objects:
+            accepted = sorted({c for o in entry["objects"] for c in o["classes"]})
+            raise ValueError(f"no object accepts class {target!r}; the accepted classes are "
+                             f"{accepted}")
+    sx, sy = w / entry["width"], h / entry["height"]
+    boxes = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in
+             (o["box"] for o in objects)]
+    return box_mask((h, w), boxes)
 
 
 def border_mask(size, width: float = 0.1) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""Correlation-type faithfulness: MuFidelity (Bhatt et al. 2020, "Evaluating and aggregating
+feature-based model explanations", IJCAI 2020), faithfulness μ_F:
+
+A map is faithful when the attribution it gives to any set S of features predicts how much the
+score falls when S is removed:
+
+    μ_F(f, φ; x) = corr_{S ⊂ features, |S| = k} ( Σ_{i ∈ S} φ_i ,  f(x) − f(x_[x_S = b_S]) )
+
+The features are the cells of a coarse grid over the image (or signal), as in xplique and
+Quantus: single pixels change the score too little to measure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .faithfulness import _baseline, _check_batch, _scores_fn, _spatial_maps, _targets
+from .sanity import _pearson_rows
+
+__all__ = ["mufidelity", "grid_cells"]
+
+
+def grid_cells(shape, grid: int) -> np.ndarray:
+    """Cell index of every point of a (H, W) or (T,) map split into ``grid`` nearly equal parts
+    per axis (grid² cells for images, grid for signals), int (P,) in row-major order."""
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 1:
+        raise ValueError(f"grid must be a positive integer (cells per side), got {grid!r}")
+    if grid > min(shape):
+        raise ValueError(f"grid={grid} is finer than the map {tuple(shape)}; use grid <= "
+                         f"{min(shape)}")
+    parts = [np.arange(n) * grid // n for n in shape]  # cell of each row / column
+    idx = np.ravel_multi_index(np.meshgrid(*parts, indexing="ij"), (grid,) * len(shape))
+    return idx.ravel()
+
+
+def _subsets(rng, n_subsets: int, cells: int, fraction: float) -> np.ndarray:
+    """(n_subsets, cells) bool: each row marks ``round(fraction · cells)`` distinct cells."""
+    k = min(cells, max(1, int(np.floor(fraction * cells + 0.5))))
+    order = np.argsort(rng.random((n_subsets, cells)), axis=1)[:, :k]
+    out = np.zeros((n_subsets, cells), bool)
+    np.put_along_axis(out, order, True, axis=1)
+    return out
+
+
+def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
+               score="logit", baseline=0.0, blur_sigma=5.0, batch_size=64, seed=0,
+               return_terms=False):
+    """MuFidelity (Bhatt et al. 2020, μ_F above): per sample, the Pearson correlation over
+    ``n_subsets`` random sets S of grid cells between the map's mass on S and the score drop
+    when S takes the ``baseline`` value. Higher is better (1: the map predicts every drop; a
+    random map ≈ 0).
+
+    Parameters
+    ----------
+    model : keras.Model
+    x : array (N, H, W, C) or (N, T, C), in the model's input space.
+    maps : (N, H, W) / (N, T), or attributions of x's shape (summed over channels: a
+        constant factor, which the correlation ignores).
+    grid : cells per side (grid² cells on images, grid on signals); default 9 as in xplique.
+    fraction : share of the cells in each S (``round(fraction · cells)``, at least one).
+    n_subsets : number of random sets S; the same seeded sets serve every sample.
+    target : None (each sample's top-1), an int or one per sample.
+    score : "logit" (default) or "probability": the f whose drop is measured.
+    baseline : float, array broadcastable to x, or "blur" (std ``blur_sigma`` points).
+    batch_size : perturbed inputs per model call.
+    seed : seeds the sets S.
+    return_terms : also return ``subsets`` (n_subsets, cells) bool, ``cells`` (P,) cell index
+        of each point, and the per-sample ``attribution`` sums and score ``drop`` (N, n_subsets).
+
+    Returns
+    -------
+    float64 (N,) correlations in [-1, 1] (0 when either side is constant: no NaN); or a dict
+    with ``"mufidelity"`` and the terms.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction (share of cells removed) must be in (0, 1], got {fraction}")
+    if isinstance(n_subsets, bool) or not isinstance(n_subsets, (int, np.integer)) \
+            or n_subsets < 2:
+        raise ValueError(f"n_subsets must be an integer >= 2 (a correlation needs at least two "
+                         f"sets), got {n_subsets!r}")
+    x = _check_batch(model, x, batch_size)
+    phi = _spatial_maps(x, np.nan_to_num(np.asarray(maps, np.float64)))  # (N, P)
+    spatial = x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]
+    cells = grid_cells(spatial, grid)
+    ncells = int(cells.max()) + 1
+    subsets = _subsets(np.random.default_rng(seed), n_subsets, ncells, fraction)
+    # attribution mass of each cell, then of each set: (N, cells) @ (cells, n_subsets)
+    per_cell = np.zeros((len(x), ncells))
+    np.add.at(per_cell.T, cells, phi.T)
+    attribution = per_cell @ subsets.T.astype(np.float64)
+    fn = _scores_fn(model, score, batch_size)
+    clean = fn(x)
+    targets = _targets(target, clean)
+    y = clean[np.arange(len(x)), targets].astype(np.float64)
+    drop = y[:, None] - _removed_scores(fn, x, _baseline(x, baseline, blur_sigma),
+                                        subsets[:, cells], targets, spatial, batch_size)
+    flat = _flat(attribution) | _flat(drop)
+    corr = np.where(flat, 0.0, _pearson_rows(attribution, drop))
+    if return_terms:
+        return {"mufidelity": corr, "subsets": subsets, "cells": cells,
+                "attribution": attribution, "drop": drop}
+    return corr
+
+
+def _flat(v: np.ndarray) -> np.ndarray:
+    """Rows that are constant up to float round-off (their correlation is undefined)."""
+    return np.ptp(v, axis=1) <= 1e-9 * np.maximum(np.abs(v).max(axis=1), 1e-30)
+
+
+def _removed_scores(fn, x, base, removed, targets, spatial, batch_size):
+    """Target score of x[i] with the points of ``removed[k]`` set to the baseline, (N, K);
+    (sample, set) pairs are built and scored ``batch_size`` at a time."""
+    n, k = len(x), len(removed)
+    out = np.empty(n * k)
+    for start in range(0, n * k, batch_size):
+        p = np.arange(start, min(start + batch_size, n * k))
+        i, j = p // k, p % k
+        mask = removed[j].reshape((len(p),) + tuple(spatial))
+        if x.ndim >= 3:
+            mask = mask[..., None]
+        xb = np.where(mask, base[i], x[i]).astype(np.float32)
+        out[p] = fn(xb)[np.arange(len(p)), targets[i]]
+    return out.reshape(n, k)
