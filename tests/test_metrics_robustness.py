@@ -66,3 +66,13 @@ def test_a_noisy_explainer_is_less_robust_than_gradcam(rng):
         metrics.max_sensitivity(model, x, "gradcam", radius=0)
     with pytest.raises(ValueError, match="n_perturbations"):
         metrics.max_sensitivity(model, x, "gradcam", n_perturbations=0)
+
+
+def test_a_random_method_is_seeded_with_the_metric_seed():
+    """RISE draws new masks on every unseeded call; the metric fixes them with its seed, so a
+    radius far below any effect leaves max-sensitivity ~0 (not the masks' own variation)."""
+    net = gap_net()
+    x = np.random.default_rng(2).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    sens = metrics.max_sensitivity(net, x, "rise", radius=1e-7, n_perturbations=2, seed=3,
+                                   n_masks=16, progress=False)
+    assert sens.max() < 1e-3

@@ -17,6 +17,7 @@ NOTEBOOKS = ROOT / "notebooks"
 XRAY = NOTEBOOKS / "05_chest_xray.ipynb"
 DEPTH = NOTEBOOKS / "06_layers_depth.ipynb"
 CLASS = NOTEBOOKS / "07_class_specific.ipynb"
+EVALUATION = NOTEBOOKS / "08_evaluation.ipynb"
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -24,7 +25,9 @@ CLASS = NOTEBOOKS / "07_class_specific.ipynb"
             "output_dir", "profile"}),
     (DEPTH, {"models", "methods", "auc_steps", "keep", "smoke", "output_dir", "profile"}),
     (CLASS, {"model", "image_path", "methods", "top_fraction", "smoke", "output_dir", "profile"}),
-], ids=["xray", "depth", "class"])
+    (EVALUATION, {"settings", "methods", "rise_masks", "auc_steps", "keep", "sanity_layers",
+                  "smoke", "output_dir", "profile"}),
+], ids=["xray", "depth", "class", "evaluation"])
 def test_notebook_is_thin_and_parameterised(path, expected):
     cells = _code_cells(path)
     assert "parameters" in cells[0].metadata.get("tags", [])
@@ -108,3 +111,30 @@ def test_cat_and_dog_maps_are_separate(tmp_path, assets):
     assert (table["peak distance cat vs dog"] > 0.2).all(), table
     assert (table["IoU cat vs dog"] < 0.3).all(), table
     assert (out / "cat_dog_maps.png").stat().st_size > 5_000
+
+
+def test_evaluation_table(tmp_path, assets):
+    out = _run(EVALUATION, tmp_path, assets) / "evaluation"
+    table = pd.read_csv(out / "evaluation.csv")
+    methods = ["gradcam", "saliency", "rise", "random", "constant"]  # smoke: three methods
+    settings = ["photos", "mnist1d original", "mnist1d ours", "hmt", "xray"]
+    assert list(table["setting"].unique()) == settings
+    assert all(list(t["method"]) == methods for _, t in table.groupby("setting", sort=False))
+    for column in ("deletion ↓", "insertion ↑", "drop ↓", "gain ↑", "pointing game ↑"):
+        values = table[column].dropna()
+        assert values.between(0, 1).all(), column
+    assert table["MuFidelity ↑"].between(-1, 1).all()
+    assert table["pointing game ↑"].notna().sum() == len(methods)  # photos only (boxes)
+    # the random map is never flagged against itself; every flag names a metric column
+    t = table.set_index(["setting", "method"])
+    assert t.xs("random", level="method")["≤ random"].isna().all()
+    # a good map beats random on a model that learned its task (MNIST-1D ours, 0.98 accuracy)
+    ours = t.loc["mnist1d ours"]
+    assert ours.loc["gradcam", "insertion ↑"] > ours.loc["random", "insertion ↑"]
+    assert ours.loc["gradcam", "deletion ↓"] < ours.loc["random", "deletion ↓"]
+    # cost: RISE runs one forward pass per mask and no backward pass (smoke: 16 masks)
+    assert (t.xs("rise", level="method")[["forward", "backward"]] == [16, 0]).all().all()
+    assert (t.xs("gradcam", level="method")[["forward", "backward"]] == [1, 1]).all().all()
+    sanity = pd.read_csv(out / "sanity_last_step.csv").set_index("method")
+    assert sanity.loc["gradcam", "spearman_abs"] < 0.5 and not sanity.loc["gradcam", "fails"]
+    assert (out / "ranks.png").is_file() and (out / "sanity.png").is_file()

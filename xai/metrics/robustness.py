@@ -9,12 +9,16 @@ from .faithfulness import _check_batch, _scores_fn, _targets
 __all__ = ["max_sensitivity"]
 
 
-def _run(method, options):
-    """f(model, x, targets) -> maps, for a method name or a callable explainer."""
+def _run(method, options, seed=None):
+    """f(model, x, targets) -> maps, for a method name or a callable explainer. A registered
+    method that takes ``seed`` (RISE, SmoothGrad, ...) gets the metric's ``seed``, so its own
+    randomness is the same on every call and only the metric's change moves the map."""
     if callable(method):
         return lambda m, x, t: method(m, x, target=t, **options)
-    from .. import explain
+    from .. import METHODS, explain
 
+    if method in METHODS and "seed" in METHODS[method].options() and seed is not None:
+        options = {"seed": seed, **options}
     return lambda m, x, t: explain(m, x, method=method, target=t, **options)
 
 
@@ -46,7 +50,8 @@ def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10,
     n_perturbations : K, the number of perturbed copies per sample (all explained in one
         batched call of the method, so pass ``batch_size=`` in ``options``).
     target : None (each clean sample's top-1), an int or one per sample.
-    seed : seeds the perturbations (the same K draws, scaled per sample, serve every sample).
+    seed : seeds the perturbations (the same K draws, scaled per sample, serve every sample)
+        and, for a method with a ``seed`` option (RISE, SmoothGrad, ...), the method.
     relative : divide by ‖Φ(x)‖₂ (default); a zero clean map is not divided (its absolute
         change is returned, 0 when every perturbed map is zero too).
     **options : the method's options (``layer=``, ``batch_size=``, ``seed=``, ``steps=``, ...).
@@ -64,7 +69,7 @@ def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10,
     x = _check_batch(model, x, 64)
     n, k = len(x), int(n_perturbations)
     targets = _targets(target, _scores_fn(model, "logit", 64)(x))
-    run = _run(method, options)
+    run = _run(method, options, seed)
     clean = _maps(run(model, x, targets))
     span = (x.reshape(n, -1).max(1) - x.reshape(n, -1).min(1)).reshape((n,) + (1,) * (x.ndim - 1))
     unit = np.random.default_rng(seed).uniform(-1.0, 1.0, (k,) + x.shape[1:]).astype(np.float32)

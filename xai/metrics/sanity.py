@@ -130,7 +130,8 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     target : None (the trained model's top-1), an int or one per sample.
     layers : list of layer names to randomise, top first; default all layers with weights
         (:func:`randomisable_layers`), from the last to the first.
-    seed : int, seeds the re-drawn weights.
+    seed : int, seeds the re-drawn weights and, for a method with a ``seed`` option (RISE,
+        SmoothGrad, ...), the method, so its own randomness is the same at every step.
     **options : passed to the method (``layer=``, ``batch_size=``, ``seed=``, ...). Pass
         ``layer=`` by name for CAMs: the copy keeps the layer names.
 
@@ -152,7 +153,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
         raise ValueError(f"layers {missing} have no trainable weights or do not exist; choose "
                          f"among {sorted(known)}")
     targets = _targets(target, _scores_fn(model, "logit", 64)(x))
-    run = _run(method, options)
+    run = _run(method, options, seed)
     ref = _as_maps(run(model, x, targets), x)
     copy = _copy(model)
     by_name = {layer.name: layer for layer in _leaves(copy)}
