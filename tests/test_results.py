@@ -127,6 +127,8 @@ def test_mnist1d_headline_matches_table_and_readme():
     ("05_chest_xray.ipynb", "xray/region_share.csv", ["false positive", "true negative"]),
     ("06_layers_depth.ipynb", "depth/depth_faithfulness.csv", ["deletion_auc", "insertion_auc"]),
     ("07_class_specific.ipynb", "class_specific/separation.csv", ["IoU cat vs dog"]),
+    ("08_evaluation.ipynb", "evaluation/evaluation.csv", ["deletion ↓", "insertion ↑", "gain ↑"]),
+    ("08_evaluation.ipynb", "evaluation/sanity_last_step.csv", ["spearman_abs"]),
 ], ids=lambda v: str(v).split("/")[-1] if isinstance(v, str) else None)
 def test_checked_numbers_are_the_committed_tables(name, table, columns):
     frame = pd.read_csv(ROOT / "FinalResults" / table)
