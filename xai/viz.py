@@ -368,10 +368,20 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
     return lc
 
 
+def _error_bars(table, column):
+    """(2, n) distances from ``column`` to its ``_lo`` / ``_hi`` interval, or None without."""
+    if f"{column}_lo" not in table:
+        return None
+    return np.stack([table[column] - table[f"{column}_lo"], table[f"{column}_hi"] - table[column]])
+
+
 def faithfulness_figure(result, unit="points", title=None):
     """Average Drop and Increase against the fraction kept, and deletion / insertion AUC bars:
     one row of three panels per value of the first key column of an
-    :class:`xai.metrics.Faithfulness` (e.g. one row per model), a dashed grey "random" line."""
+    :class:`xai.metrics.Faithfulness` (e.g. one row per model), a dashed grey "random" line.
+    When the result has bootstrap intervals (``faithfulness(..., ci=0.95)``) they are drawn as
+    error bars (the lines' points are shifted slightly sideways so that the bars do not hide
+    each other)."""
     import matplotlib.pyplot as plt
     keys = result.keys()
     group = keys[0] if len(keys) > 1 else None
@@ -382,18 +392,22 @@ def faithfulness_figure(result, unit="points", title=None):
         if group:
             part, auc = part[part[group] == name], auc[auc[group] == name]
         prefix = f"{name}: " if group else ""
-        for m in auc["method"]:
+        shift = 0.006 * (np.arange(len(auc)) - (len(auc) - 1) / 2)  # bars side by side
+        for m, dx in zip(auc["method"], shift):
             sel = part[part["method"] == m]
             style = {"color": "grey", "ls": "--"} if m == "random" else {"marker": "o"}
-            row[0].plot(sel["keep"], sel["drop"], label=m, **style)
-            row[1].plot(sel["keep"], sel["increase"], label=m, **style)
+            for ax, v in zip(row[:2], ("drop", "increase")):
+                ax.errorbar(sel["keep"] + dx, sel[v], yerr=_error_bars(sel, v), label=m,
+                            capsize=2, ms=4, **style)
         row[0].set(title=f"{prefix}Average Drop (lower is better)",
                    xlabel=f"fraction of {unit} kept", ylabel="drop", ylim=(0, 1))
         row[1].set(title=f"{prefix}Increase in Confidence (higher is better)",
                    xlabel=f"fraction of {unit} kept", ylabel="increase", ylim=(0, 1))
         pos = np.arange(len(auc))
-        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)")
-        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)")
+        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)",
+                   yerr=_error_bars(auc, "deletion_auc"), capsize=2)
+        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)",
+                   yerr=_error_bars(auc, "insertion_auc"), capsize=2)
         row[2].set_xticks(pos, auc["method"], rotation=30, ha="right")
         row[2].set(title=f"{prefix}deletion / insertion AUC", ylabel="AUC (probability)",
                    ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))  # room for the legend

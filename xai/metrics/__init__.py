@@ -6,11 +6,11 @@
 * :mod:`.localisation` -- pointing game, energy share in a region, overlap and peak distance of
   two maps (maps and regions only, no model).
 """
-from .faithfulness import (Faithfulness, combine_faithfulness, deletion_auc, drop_increase,
-                           faithfulness, insertion_auc)
+from .faithfulness import (Faithfulness, bootstrap_interval, combine_faithfulness,
+                           deletion_auc, drop_increase, faithfulness, insertion_auc)
 from .localisation import (border_mask, box_mask, energy_share, peak_distance, pointing_game,
                            top_iou)
 
 __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
-           "combine_faithfulness", "Faithfulness", "pointing_game", "energy_share", "top_iou",
+           "combine_faithfulness", "Faithfulness", "bootstrap_interval", "pointing_game", "energy_share", "top_iou",
            "peak_distance", "box_mask", "border_mask"]
