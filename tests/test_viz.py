@@ -110,6 +110,18 @@ def test_diverging_percentile_and_zero_map():
         viz.diverging(plt.subplots()[1], np.zeros((2, 3, 3)))
 
 
+def test_diverging_asymmetric_range_keeps_white_at_zero():
+    """The overlay's [−0.5, 1]: −0.5 takes the colormap's bottom, 1 its top, 0 its middle."""
+    a = np.array([[-0.5, 0.0], [0.5, 1.0]], np.float32)
+    im = viz.diverging(plt.subplots()[1], a, vmin=-0.5, vmax=1.0)
+    assert im.get_clim() == (-0.5, 1.0)
+    rgba = im.to_rgba(a)[..., :3]
+    for value, at in ((-0.5, 0.0), (0.0, 0.5), (0.5, 0.75), (1.0, 1.0)):
+        assert np.allclose(rgba[a == value][0], im.cmap(at)[:3]), value
+    with pytest.raises(ValueError, match="vmin must be negative"):
+        viz.diverging(plt.subplots()[1], a, vmin=0.2, vmax=1.0)
+
+
 def test_grid_draws_kinds_titles_and_saves(tmp_path, rng):
     img = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
     cam = rng.random((10, 10)).astype(np.float32)

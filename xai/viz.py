@@ -170,7 +170,7 @@ def _colorbar(ax, im):
 
 # --------------------------------------------------------------------------- drawing
 def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=None,
-              percentile=None):
+              percentile=None, vmin=None):
     """Show a signed 2-D map centred at 0 with a symmetric range ±max|a|.
 
     Parameters
@@ -187,6 +187,10 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
     percentile : float, optional
         Use ±(this percentile of |a|), e.g. 99.5, so that a few extreme pixels do not wash
         out the rest (those saturate). The range stays symmetric about 0.
+    vmin : float < 0, optional
+        An asymmetric range [vmin, vmax] that still puts white at 0 (each side of 0 scaled on
+        its own), for maps whose values cannot reach −vmax, e.g. the indirect overlay's
+        [−(1 − α), 1]: the colorbar then shows only what the map can take.
 
     Returns
     -------
@@ -199,7 +203,14 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
     v = _symmetric_limit(a, percentile) if vmax is None else float(vmax)
     if not v > 0:
         raise ValueError(f"vmax must be positive, got {vmax}")
-    im = ax.imshow(a, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+    if vmin is None:
+        im = ax.imshow(a, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+    elif not vmin < 0:
+        raise ValueError(f"vmin must be negative (white stays at 0), got {vmin}")
+    else:
+        from matplotlib.colors import TwoSlopeNorm
+        im = ax.imshow(a, cmap=cmap, norm=TwoSlopeNorm(0.0, float(vmin), v),
+                       interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -244,8 +255,8 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
         Each panel is an array -- RGB (H, W, 3) shown as is, a 2-D map shown with "jet" on
         [0, max(1, max)] or, if it has negative values, with :func:`diverging` -- or a dict
         ``{"data": array, "title": str, "kind": "rgb" | "map" | "diverging", "cmap": str,
-        "colorbar": bool, "vmax": float, "percentile": float}`` (the last two as in
-        :func:`diverging`), or None for an empty cell. Rows may have different lengths.
+        "colorbar": bool, "vmax": float, "vmin": float, "percentile": float}`` (the last
+        three as in :func:`diverging`), or None for an empty cell. Rows may have different lengths.
     row_titles, col_titles : list of str, optional
         Written left of each row and above each column.
     path : str or Path, optional
@@ -287,7 +298,7 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
             elif p["kind"] == "diverging":
                 diverging(ax, p["data"], cmap=p.get("cmap", DIVERGING_CMAP),
                           colorbar=p.get("colorbar", True), vmax=p.get("vmax"),
-                          percentile=p.get("percentile"))
+                          percentile=p.get("percentile"), vmin=p.get("vmin"))
             else:
                 d = np.asarray(p["data"], dtype=np.float32)
                 im = ax.imshow(d, cmap=p.get("cmap", MAP_CMAP), vmin=0.0,
