@@ -111,13 +111,15 @@ def test_diverging_percentile_and_zero_map():
 
 
 def test_diverging_asymmetric_range_keeps_white_at_zero():
-    """The overlay's [−0.5, 1]: −0.5 takes the colormap's bottom, 1 its top, 0 its middle."""
+    """The overlay's [−0.5, 1]: each value keeps its colour of the ±1 scale (−0.5 → a quarter
+    up RdBu_r, 0 → white middle, 1 → top), and the colorbar spans only [−0.5, 1]."""
     a = np.array([[-0.5, 0.0], [0.5, 1.0]], np.float32)
     im = viz.diverging(plt.subplots()[1], a, vmin=-0.5, vmax=1.0)
     assert im.get_clim() == (-0.5, 1.0)
     rgba = im.to_rgba(a)[..., :3]
-    for value, at in ((-0.5, 0.0), (0.0, 0.5), (0.5, 0.75), (1.0, 1.0)):
-        assert np.allclose(rgba[a == value][0], im.cmap(at)[:3]), value
+    full = matplotlib.colormaps[viz.DIVERGING_CMAP]
+    for value in (-0.5, 0.0, 0.5, 1.0):
+        assert np.allclose(rgba[a == value][0], full(0.5 + value / 2)[:3], atol=0.01), value
     with pytest.raises(ValueError, match="vmin must be negative"):
         viz.diverging(plt.subplots()[1], a, vmin=0.2, vmax=1.0)
 

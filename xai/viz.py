@@ -188,9 +188,10 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
         Use ±(this percentile of |a|), e.g. 99.5, so that a few extreme pixels do not wash
         out the rest (those saturate). The range stays symmetric about 0.
     vmin : float < 0, optional
-        An asymmetric range [vmin, vmax] that still puts white at 0 (each side of 0 scaled on
-        its own), for maps whose values cannot reach −vmax, e.g. the indirect overlay's
-        [−(1 − α), 1]: the colorbar then shows only what the map can take.
+        Show only [vmin, vmax] (vmin ≥ −vmax) of the symmetric scale, for maps whose values
+        cannot reach −vmax, e.g. the indirect overlay's [−(1 − α), 1]: a value keeps the
+        colour it has on the ±vmax scale (white at 0), and the colorbar covers only what the
+        map can take.
 
     Returns
     -------
@@ -207,10 +208,12 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
         im = ax.imshow(a, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
     elif not vmin < 0:
         raise ValueError(f"vmin must be negative (white stays at 0), got {vmin}")
-    else:
-        from matplotlib.colors import TwoSlopeNorm
-        im = ax.imshow(a, cmap=cmap, norm=TwoSlopeNorm(0.0, float(vmin), v),
-                       interpolation="nearest")
+    else:  # the part of the ±v colormap that [vmin, v] covers: same colour for same value
+        import matplotlib
+        from matplotlib.colors import ListedColormap
+        full = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+        part = ListedColormap(full(np.linspace(0.5 - 0.5 * min(-vmin, v) / v, 1.0, 256)))
+        im = ax.imshow(a, cmap=part, vmin=max(float(vmin), -v), vmax=v, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
