@@ -88,8 +88,10 @@ def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5
     E[S | M(λ) = 1], minus the constant E[S], so after min-max scaling both estimate the same
     map; it drops the term S̄ (Σ_i M_i / (N p) − 1), the chance unevenness of the mask density,
     which is the same for every sample explained with the same masks and otherwise draws the
-    masks' pattern on inputs whose score hardly depends on their content. It costs no extra
-    model pass. The default (False) is the paper's eq. 6.
+    masks' pattern where the score hardly changes under masking (e.g. a saturated softmax). It
+    does not remove the noise of a score that varies with the masks alone (e.g. a uniform image:
+    any mask set gives its own pattern; raise ``n_masks``). It costs no extra model pass. The
+    default (False) is the paper's eq. 6.
 
     Returns float32 (N, H, W) or (N, T), min-max scaled to [0, 1] unless ``normalize=False``
     (with ``centre=True`` the raw map is signed).
