@@ -29,6 +29,8 @@ def test_input_layer_is_not_a_feature_map(model, x, layer):
 CASES = {
     "rise n_masks=0": (lambda m, x: xai.rise(m, x, n_masks=0), ValueError, "n_masks must be"),
     "rise n_masks=-5": (lambda m, x: xai.rise(m, x, n_masks=-5), ValueError, "n_masks must be"),
+    "rise centre='mean'": (lambda m, x: xai.rise(m, x, n_masks=4, centre="mean"), ValueError,
+                           "centre must be True"),
     "smoothgrad batch_size=0": (lambda m, x: xai.smoothgrad(m, x, batch_size=0), ValueError,
                                 "batch_size must be a positive integer"),
     "smooth_gradcampp batch_size=0": (lambda m, x: xai.smooth_gradcampp(m, x, batch_size=0),

@@ -245,3 +245,15 @@ def test_load_xray_reads_the_kermany_layout(assets, tmp_path):
         data.load_xray(tmp_path)
     with pytest.raises(FileNotFoundError, match="chest_xray/test"):
         data.load_xray(tmp_path / "nowhere")
+
+
+def test_centre_crop_is_the_largest_centred_square():
+    img = np.arange(7 * 4 * 3).reshape(7, 4, 3)  # portrait: 3 surplus rows, 1 above, 2 below
+    np.testing.assert_array_equal(data.centre_crop(img), img[1:5])
+    wide = np.arange(300 * 451).reshape(300, 451)  # chelsea's size, landscape
+    out = data.centre_crop(wide)
+    assert out.shape == (300, 300) and out[0, 0] == wide[0, 75] and out[-1, -1] == wide[-1, 374]
+    square = np.ones((5, 5, 3))
+    assert data.centre_crop(square).shape == (5, 5, 3)
+    with pytest.raises(ValueError, match="centre_crop takes an image"):
+        data.centre_crop(np.zeros(5))

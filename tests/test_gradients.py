@@ -178,3 +178,25 @@ def test_dense_layers_fast_gradient_matches_tf_and_shares_weights():
     hidden = net.get_layer("hidden")
     hidden.kernel.assign(-hidden.kernel)
     assert not np.allclose(xai.explain(net, x.numpy(), method="saliency", target=target), got)
+
+
+def test_ig_auto_reports_the_steps_each_sample_needed():
+    """steps="auto" gives each sample the first of 32, 64, 128, … steps whose fixed-step IG
+    closes the completeness gap to tol: tanh units saturate sharply on large inputs, so the
+    four samples (scaled by 0.3 … 1000) need different counts."""
+    keras.utils.set_random_seed(1)
+    net = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"),
+                            keras.layers.Dense(3)])
+    x = (np.random.default_rng(0).normal(size=(4, 5))
+         * np.array([[0.3], [10], [100], [1000]])).astype(np.float32)
+    attr, delta, used = xai.integrated_gradients(net, x, steps="auto", tol=0.01,
+                                                 return_delta=True, return_steps=True)
+    want = np.zeros(4, int)
+    for k in (512, 256, 128, 64, 32):  # the smallest count that is good enough
+        a, d = xai.integrated_gradients(net, x, steps=k, return_delta=True)
+        ok = np.abs(d) <= 0.01 * np.abs(a.sum(1) - d)
+        want[ok] = k
+    np.testing.assert_array_equal(used, want)
+    assert len(set(want)) >= 3 and (np.abs(delta) <= 0.01 * np.abs(attr.sum(1) - delta)).all()
+    fixed, steps = xai.integrated_gradients(net, x, steps=48, return_steps=True)
+    assert fixed.shape == x.shape and steps.tolist() == [48] * 4

@@ -289,3 +289,36 @@ def test_faithfulness_table_is_every_metric_of_every_map(sum_model, tmp_path):
     assert "(3 signals" in (tmp_path / "drop_increase.md").read_text()
     assert "(3 signals, 2 steps" in (tmp_path / "deletion_insertion.md").read_text()
     assert len(pd.read_csv(tmp_path / "deletion_insertion.csv")) == 4
+
+
+def test_bootstrap_interval_against_the_normal_approximation():
+    """For a mean of 0/1 scores the percentile interval is close to p ± 1.96 √(p(1 − p)/N)."""
+    v = (np.random.default_rng(3).random(400) < 0.3).astype(float)
+    p, half = v.mean(), 1.96 * math.sqrt(v.mean() * (1 - v.mean()) / len(v))
+    lo, hi = metrics.bootstrap_interval(v, 0.95, n_boot=4000, seed=1)
+    assert abs(lo - (p - half)) < 0.01 and abs(hi - (p + half)) < 0.01
+    assert metrics.bootstrap_interval(v, 0.95, 4000, seed=1) == (lo, hi)  # seeded
+    assert metrics.bootstrap_interval(np.full(7, 0.25)) == (0.25, 0.25)  # no spread, no width
+    for bad in ({"ci": 95}, {"ci": 1.0}, {"n_boot": 0}):
+        with pytest.raises(ValueError, match="ci must be|n_boot must be"):
+            metrics.bootstrap_interval(v, **{"ci": 0.95, **bad})
+
+
+def test_faithfulness_intervals_are_bootstraps_of_the_per_sample_scores(sum_model, tmp_path):
+    maps = {"m": M, "reversed": -M}
+    result = metrics.faithfulness(sum_model, X, maps, keeps=(0.5,), auc_steps=2, ci=0.9,
+                                  n_boot=200, seed=4)
+    for name, m in maps.items():
+        a = result.auc.set_index("method").loc[name]
+        per_sample = metrics.deletion_auc(sum_model, X, m, 2)
+        assert (a["deletion_auc_lo"], a["deletion_auc_hi"]) == \
+            metrics.bootstrap_interval(per_sample, 0.9, 200, 4)
+        r = metrics.drop_increase(sum_model, X, m, keep=0.5, return_scores=True)
+        drops = np.maximum(0, r["y"] - r["y_kept"]) / r["y"]
+        row = result.drop_increase.set_index("method").loc[name]
+        assert (row["drop_lo"], row["drop_hi"]) == metrics.bootstrap_interval(drops, 0.9, 200, 4)
+        assert row["drop_lo"] <= row["drop"] <= row["drop_hi"]
+    assert result.keys() == ["method"] and list(result.wide().columns)[0] == "method"
+    result.save(tmp_path, "Test", "signals", 0.0)
+    assert "90% bootstrap intervals over the 3 signals" in (tmp_path / "drop_increase.md").read_text()
+    assert "deletion_auc_lo" in (tmp_path / "deletion_insertion.md").read_text()

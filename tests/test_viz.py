@@ -110,6 +110,20 @@ def test_diverging_percentile_and_zero_map():
         viz.diverging(plt.subplots()[1], np.zeros((2, 3, 3)))
 
 
+def test_diverging_asymmetric_range_keeps_white_at_zero():
+    """The overlay's [−0.5, 1]: each value keeps its colour of the ±1 scale (−0.5 → a quarter
+    up RdBu_r, 0 → white middle, 1 → top), and the colorbar spans only [−0.5, 1]."""
+    a = np.array([[-0.5, 0.0], [0.5, 1.0]], np.float32)
+    im = viz.diverging(plt.subplots()[1], a, vmin=-0.5, vmax=1.0)
+    assert im.get_clim() == (-0.5, 1.0)
+    rgba = im.to_rgba(a)[..., :3]
+    full = matplotlib.colormaps[viz.DIVERGING_CMAP]
+    for value in (-0.5, 0.0, 0.5, 1.0):
+        assert np.allclose(rgba[a == value][0], full(0.5 + value / 2)[:3], atol=0.01), value
+    with pytest.raises(ValueError, match="vmin must be negative"):
+        viz.diverging(plt.subplots()[1], a, vmin=0.2, vmax=1.0)
+
+
 def test_grid_draws_kinds_titles_and_saves(tmp_path, rng):
     img = rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)
     cam = rng.random((10, 10)).astype(np.float32)
@@ -175,3 +189,26 @@ def test_save_writes_no_version_or_date(tmp_path):
     assert "Software" not in Image.open(tmp_path / "a.png").info
     pdf = (tmp_path / "c.pdf").read_bytes()
     assert b"CreationDate" not in pdf and matplotlib.__version__.encode() not in pdf
+
+
+# ------------------------------------------------------------------------------ faithfulness
+def test_faithfulness_figure_draws_the_bootstrap_intervals_as_error_bars():
+    import pandas as pd
+    from xai.metrics import Faithfulness
+    di = pd.DataFrame({"method": ["a", "a", "random", "random"], "keep": [0.1, 0.5] * 2,
+                       "drop": [0.5, 0.3, 0.7, 0.6], "drop_lo": [0.4, 0.2, 0.6, 0.5],
+                       "drop_hi": [0.6, 0.35, 0.8, 0.7], "increase": [0.1, 0.2, 0.0, 0.1],
+                       "increase_lo": [0.0, 0.1, 0.0, 0.0], "increase_hi": [0.2, 0.3, 0.1, 0.2],
+                       "n": 9})
+    auc = pd.DataFrame({"method": ["a", "random"], "deletion_auc": [0.3, 0.5],
+                        "deletion_auc_lo": [0.25, 0.4], "deletion_auc_hi": [0.32, 0.6],
+                        "insertion_auc": [0.7, 0.5], "insertion_auc_lo": [0.6, 0.45],
+                        "insertion_auc_hi": [0.8, 0.55], "steps": 4, "n": 9})
+    fig = viz.faithfulness_figure(Faithfulness(di, di.drop(columns="keep"), auc, 0.95))
+    bars = [c for c in fig.axes[2].containers if hasattr(c, "errorbar") and c.errorbar]
+    spans = [[tuple(sorted(seg[:, 1])) for seg in c.errorbar.lines[2][0].get_segments()]
+             for c in bars]
+    np.testing.assert_allclose(spans, [[(0.25, 0.32), (0.4, 0.6)], [(0.6, 0.8), (0.45, 0.55)]])
+    drop_lines = [c for c in fig.axes[0].containers]
+    lows = [sorted(seg[:, 1])[0] for c in drop_lines for seg in c.lines[2][0].get_segments()]
+    np.testing.assert_allclose(lows, [0.4, 0.2, 0.6, 0.5])

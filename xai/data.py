@@ -21,6 +21,7 @@ __all__ = [
     "KATHER_CLASSES",
     "KATHER_FOLDERS",
     "IMAGE_EXTENSIONS",
+    "centre_crop",
     "decode_image",
     "mnist1d",
     "load_kather",
@@ -150,6 +151,20 @@ def _resize(img: np.ndarray, hw, interpolation) -> np.ndarray:
     if hw is None or img.shape[:2] == tuple(hw):
         return img
     return cv2.resize(img, (hw[1], hw[0]), interpolation=interpolation)
+
+
+def centre_crop(image) -> np.ndarray:
+    """The largest centred square of an image (H, W, ...), as a view: resizing it to a square
+    network input keeps the photo's aspect ratio, as ImageNet evaluation does (resize the short
+    side, crop the centre; Simonyan & Zisserman 2015, sec. 3.2), instead of squashing it.
+    An odd surplus leaves the extra row or column at the bottom or right."""
+    image = np.asarray(image)
+    if image.ndim < 2 or min(image.shape[:2]) < 1:
+        raise ValueError(f"centre_crop takes an image (H, W) or (H, W, C), got shape {image.shape}")
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[top:top + side, left:left + side]
 
 
 def load_image(path, size=None) -> np.ndarray:

@@ -115,14 +115,16 @@ def _ig_chunk(x, baseline, idx, a, w, t, *, probe, score):
 @register("integrated_gradients", returns="attribution")
 def integrated_gradients(model, x, target=None, score="logit", baseline=None, steps=64,
                          rule="riemann_trapezoid", return_delta=False, tol=0.01, max_steps=2048,
-                         batch_size=64, progress=True):
+                         batch_size=64, progress=True, return_steps=False):
     """Integrated Gradients (Sundararajan et al., 2017, eq. 1 and 3):
     (x − b) ⊙ ∫_0^1 ∂S/∂x(b + α(x − b)) dα, by the quadrature ``rule`` with ``steps`` nodes.
 
     ``baseline``: None = zeros in model-input space, a single sample, or one per sample.
-    ``steps="auto"``: start at 32 and double until every sample's relative completeness gap
-    |Σ attr − (S(x) − S(b))| / |S(x) − S(b)| ≤ ``tol`` or ``max_steps`` is reached (a warning
-    says so). ``return_delta=True`` also returns that gap Σ attr − (S(x) − S(b)) per sample.
+    ``steps="auto"``: start at 32 and double, for the samples not yet done, until each sample's
+    relative completeness gap |Σ attr − (S(x) − S(b))| / |S(x) − S(b)| ≤ ``tol`` or
+    ``max_steps`` is reached (a warning says so). ``return_delta=True`` also returns that gap
+    Σ attr − (S(x) − S(b)) per sample; ``return_steps=True`` also returns (after the gap, if
+    asked) the number of steps each sample's attribution used (int (N,)).
     """
     probe, x, targets = _setup(model, x, target, score)
     baseline = _baseline(baseline, x)
@@ -133,39 +135,43 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
     gain = at_x[rows, targets] - at_b[rows, targets]
     fn = layers.compiled(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
     if steps == "auto":
-        attr = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
-                        progress)
+        attr, used = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
+                              progress)
     else:
         attr = _ig_fixed(fn, x, baseline, targets, steps, rule, batch_size, progress)
+        used = np.full(len(targets), steps)
     attr = attr.astype(np.float32)
+    out = (attr,)
     if return_delta:
-        return attr, (attr.reshape(len(attr), -1).sum(1, dtype=np.float64) - gain)
-    return attr
+        out += (attr.reshape(len(attr), -1).sum(1, dtype=np.float64) - gain,)
+    if return_steps:
+        out += (used.astype(np.int64),)
+    return out if len(out) > 1 else attr
 
 
 def _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size, progress):
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
             or max_steps < 2:
         raise ValueError(f"max_steps must be an integer ≥ 2, got {max_steps!r}")
-    attr = np.zeros(x.shape, np.float64)
+    attr, used = np.zeros(x.shape, np.float64), np.zeros(len(targets), np.int64)
     todo, steps = np.arange(len(targets)), min(32, int(max_steps))
     while True:
         sel = tf.constant(todo)
         part = _ig_fixed(fn, tf.gather(x, sel), tf.gather(baseline, sel), targets[todo], steps,
                          rule, batch_size, progress)
-        attr[todo] = part
+        attr[todo], used[todo] = part, steps
         gap = np.abs(part.reshape(len(todo), -1).sum(1) - gain[todo])
         done = gap <= tol * np.maximum(np.abs(gain[todo]), 1e-12)
         todo = todo[~done]
         if not len(todo):
             log.info("Integrated Gradients: completeness gap ≤ %.3g reached with %d steps",
                      tol, steps)
-            return attr
+            return attr, used
         if steps * 2 > max_steps:
             warnings.warn(f"Integrated Gradients: {len(todo)} sample(s) still miss completeness "
                           f"by more than tol={tol} at the cap of {steps} steps (rule={rule!r}); "
                           "raise max_steps or tol.", RuntimeWarning, stacklevel=3)
-            return attr
+            return attr, used
         steps *= 2
 
 

@@ -170,7 +170,7 @@ def _colorbar(ax, im):
 
 # --------------------------------------------------------------------------- drawing
 def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=None,
-              percentile=None):
+              percentile=None, vmin=None):
     """Show a signed 2-D map centred at 0 with a symmetric range ±max|a|.
 
     Parameters
@@ -187,6 +187,11 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
     percentile : float, optional
         Use ±(this percentile of |a|), e.g. 99.5, so that a few extreme pixels do not wash
         out the rest (those saturate). The range stays symmetric about 0.
+    vmin : float < 0, optional
+        Show only [vmin, vmax] (vmin ≥ −vmax) of the symmetric scale, for maps whose values
+        cannot reach −vmax, e.g. the indirect overlay's [−(1 − α), 1]: a value keeps the
+        colour it has on the ±vmax scale (white at 0), and the colorbar covers only what the
+        map can take.
 
     Returns
     -------
@@ -199,7 +204,16 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
     v = _symmetric_limit(a, percentile) if vmax is None else float(vmax)
     if not v > 0:
         raise ValueError(f"vmax must be positive, got {vmax}")
-    im = ax.imshow(a, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+    if vmin is None:
+        im = ax.imshow(a, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+    elif not vmin < 0:
+        raise ValueError(f"vmin must be negative (white stays at 0), got {vmin}")
+    else:  # the part of the ±v colormap that [vmin, v] covers: same colour for same value
+        import matplotlib
+        from matplotlib.colors import ListedColormap
+        full = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+        part = ListedColormap(full(np.linspace(0.5 - 0.5 * min(-vmin, v) / v, 1.0, 256)))
+        im = ax.imshow(a, cmap=part, vmin=max(float(vmin), -v), vmax=v, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -244,8 +258,8 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
         Each panel is an array -- RGB (H, W, 3) shown as is, a 2-D map shown with "jet" on
         [0, max(1, max)] or, if it has negative values, with :func:`diverging` -- or a dict
         ``{"data": array, "title": str, "kind": "rgb" | "map" | "diverging", "cmap": str,
-        "colorbar": bool, "vmax": float, "percentile": float}`` (the last two as in
-        :func:`diverging`), or None for an empty cell. Rows may have different lengths.
+        "colorbar": bool, "vmax": float, "vmin": float, "percentile": float}`` (the last
+        three as in :func:`diverging`), or None for an empty cell. Rows may have different lengths.
     row_titles, col_titles : list of str, optional
         Written left of each row and above each column.
     path : str or Path, optional
@@ -287,7 +301,7 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
             elif p["kind"] == "diverging":
                 diverging(ax, p["data"], cmap=p.get("cmap", DIVERGING_CMAP),
                           colorbar=p.get("colorbar", True), vmax=p.get("vmax"),
-                          percentile=p.get("percentile"))
+                          percentile=p.get("percentile"), vmin=p.get("vmin"))
             else:
                 d = np.asarray(p["data"], dtype=np.float32)
                 im = ax.imshow(d, cmap=p.get("cmap", MAP_CMAP), vmin=0.0,
@@ -368,10 +382,20 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
     return lc
 
 
+def _error_bars(table, column):
+    """(2, n) distances from ``column`` to its ``_lo`` / ``_hi`` interval, or None without."""
+    if f"{column}_lo" not in table:
+        return None
+    return np.stack([table[column] - table[f"{column}_lo"], table[f"{column}_hi"] - table[column]])
+
+
 def faithfulness_figure(result, unit="points", title=None):
     """Average Drop and Increase against the fraction kept, and deletion / insertion AUC bars:
     one row of three panels per value of the first key column of an
-    :class:`xai.metrics.Faithfulness` (e.g. one row per model), a dashed grey "random" line."""
+    :class:`xai.metrics.Faithfulness` (e.g. one row per model), a dashed grey "random" line.
+    When the result has bootstrap intervals (``faithfulness(..., ci=0.95)``) they are drawn as
+    error bars (the lines' points are shifted slightly sideways so that the bars do not hide
+    each other)."""
     import matplotlib.pyplot as plt
     keys = result.keys()
     group = keys[0] if len(keys) > 1 else None
@@ -382,18 +406,22 @@ def faithfulness_figure(result, unit="points", title=None):
         if group:
             part, auc = part[part[group] == name], auc[auc[group] == name]
         prefix = f"{name}: " if group else ""
-        for m in auc["method"]:
+        shift = 0.006 * (np.arange(len(auc)) - (len(auc) - 1) / 2)  # bars side by side
+        for m, dx in zip(auc["method"], shift):
             sel = part[part["method"] == m]
             style = {"color": "grey", "ls": "--"} if m == "random" else {"marker": "o"}
-            row[0].plot(sel["keep"], sel["drop"], label=m, **style)
-            row[1].plot(sel["keep"], sel["increase"], label=m, **style)
+            for ax, v in zip(row[:2], ("drop", "increase")):
+                ax.errorbar(sel["keep"] + dx, sel[v], yerr=_error_bars(sel, v), label=m,
+                            capsize=2, ms=4, **style)
         row[0].set(title=f"{prefix}Average Drop (lower is better)",
                    xlabel=f"fraction of {unit} kept", ylabel="drop", ylim=(0, 1))
         row[1].set(title=f"{prefix}Increase in Confidence (higher is better)",
                    xlabel=f"fraction of {unit} kept", ylabel="increase", ylim=(0, 1))
         pos = np.arange(len(auc))
-        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)")
-        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)")
+        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)",
+                   yerr=_error_bars(auc, "deletion_auc"), capsize=2)
+        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)",
+                   yerr=_error_bars(auc, "insertion_auc"), capsize=2)
         row[2].set_xticks(pos, auc["method"], rotation=30, ha="right")
         row[2].set(title=f"{prefix}deletion / insertion AUC", ylabel="AUC (probability)",
                    ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))  # room for the legend

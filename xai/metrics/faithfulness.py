@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
-           "combine_faithfulness", "Faithfulness"]
+           "combine_faithfulness", "Faithfulness", "bootstrap_interval"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,21 +358,58 @@ def insertion_auc(
 # --------------------------------------------------------------------------------------------
 
 
+def bootstrap_interval(values, ci=0.95, n_boot=1000, seed=0):
+    """Percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13) of the mean over samples.
+
+    ``values`` (N,) per-sample scores; ``n_boot`` resamples of N samples drawn with replacement
+    (seeded); returns (lo, hi), the (1 − ci)/2 and (1 + ci)/2 quantiles of the resampled means.
+    The draws depend only on N, ``n_boot`` and ``seed``, so scores of several methods on the same
+    samples are resampled alike (paired).
+    """
+    values = np.asarray(values, np.float64).ravel()
+    if isinstance(ci, bool) or not isinstance(ci, (float, np.floating)) or not 0 < ci < 1:
+        raise ValueError(f"ci must be a confidence level in (0, 1), e.g. 0.95; got {ci!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer (e.g. 1000), got {n_boot!r}")
+    if len(values) == 0 or not np.isfinite(values).all():
+        raise ValueError("bootstrap needs at least one sample and finite scores")
+    idx = np.random.default_rng(seed).integers(0, len(values), (int(n_boot), len(values)))
+    lo, hi = np.quantile(values[idx].mean(axis=1), [(1 - ci) / 2, (1 + ci) / 2])
+    return float(lo), float(hi)
+
+
+def _with_intervals(row: dict, per_sample: dict, ci, n_boot, seed) -> dict:
+    """``row`` plus ``<name>_lo`` / ``<name>_hi`` for each per-sample score when ``ci`` is set."""
+    if ci is not None:
+        for name, v in per_sample.items():
+            row[f"{name}_lo"], row[f"{name}_hi"] = bootstrap_interval(v, ci, n_boot, seed)
+    return row
+
+
+def _drop_and_increase(r: dict) -> dict:
+    """Per-sample drop max(0, Y − O)/Y and increase [O > Y] of a ``return_scores`` result."""
+    return {"drop": np.maximum(0.0, r["y"] - r["y_kept"]) / r["y"],
+            "increase": (r["y_kept"] > r["y"]).astype(np.float64)}
+
+
 @dataclass
 class Faithfulness:
     """Every faithfulness number for several maps of the same inputs, as pandas tables.
 
     ``drop_increase``: one row per (method, keep) (mode="mask"); ``multiply``: one row per
-    method (mode="multiply"); ``auc``: deletion and insertion AUC per method. Extra key columns
+    method (mode="multiply"); ``auc``: deletion and insertion AUC per method; with ``ci``, each
+    mean has ``_lo`` / ``_hi`` bootstrap interval columns. Extra key columns
     (e.g. ``model``) come first when results are combined with :func:`combine_faithfulness`.
     """
     drop_increase: "pd.DataFrame"
     multiply: "pd.DataFrame"
     auc: "pd.DataFrame"
+    ci: float | None = None  # level of the ``_lo`` / ``_hi`` bootstrap columns, if any
 
     def keys(self) -> list[str]:
         return [c for c in self.auc.columns
-                if c not in ("deletion_auc", "insertion_auc", "steps", "n")]
+                if c not in ("deletion_auc", "insertion_auc", "steps", "n")
+                and not c.endswith(("_lo", "_hi"))]
 
     def wide(self) -> "pd.DataFrame":
         """One row per method: drop, increase (and gain) at each keep, then the ``× map`` ones."""
@@ -383,6 +420,20 @@ class Faithfulness:
         wide.columns = [f"{v} @ keep {k:.0%}" for v, k in wide.columns]
         return wide.join(self.multiply.set_index(keys)[values]
                          .add_suffix(" × map")).reset_index()
+
+    def intervals(self) -> "pd.DataFrame":
+        """drop and increase per (method, keep) as "mean [lo, hi]" text (needs ``ci``)."""
+        d = self.drop_increase.copy()
+        for v in ("drop", "increase"):
+            d[v] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+                    for m, lo, hi in zip(d[v], d[f"{v}_lo"], d[f"{v}_hi"])]
+        return d[[*self.keys(), "keep", "drop", "increase"]]
+
+    def _intervals_md(self, n: int, items: str) -> str:
+        if self.ci is None:
+            return ""
+        return (f"\n## {self.ci:.0%} bootstrap intervals over the {n} {items}\n\n"
+                + self.intervals().to_markdown(index=False) + "\n")
 
     def save(self, out, study: str, items: str, removed) -> None:
         """drop_increase.csv / _multiply.csv / deletion_insertion.csv and two Markdown tables."""
@@ -396,10 +447,13 @@ class Faithfulness:
             f"predicted class, removed points = {removed})\n\n`keep k%`: only the top k % of the "
             "points kept (mode='mask'); `× map`: the input multiplied by the map scaled to "
             "[0, 1], towards the same removed value (mode='multiply', the Grad-CAM++ paper's "
-            "definition).\n\n" + self.wide().to_markdown(index=False, floatfmt=".3f") + "\n")
+            "definition).\n\n" + self.wide().to_markdown(index=False, floatfmt=".3f") + "\n"
+            + self._intervals_md(n, items))
         (out / "deletion_insertion.md").write_text(
             f"# {study}: deletion (lower is better) and insertion (higher is better) AUC ({n} "
             f"{items}, {steps} steps, removed points = {removed})\n\n"
+            + (f"`_lo` / `_hi`: {self.ci:.0%} bootstrap interval of the mean over the {items}."
+               "\n\n" if self.ci is not None else "")
             + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
@@ -410,29 +464,42 @@ def _gain(r: dict) -> dict:
 
 def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=None,
                  score="probability", baseline=0.0, blur_sigma=5.0,
-                 batch_size=64) -> Faithfulness:
+                 batch_size=64, ci=None, n_boot=1000, seed=0) -> Faithfulness:
     """:func:`drop_increase` (drop, increase and, for probabilities, gain) at each ``keeps``
     (mode="mask") and with mode="multiply", and the mean :func:`deletion_auc` /
     :func:`insertion_auc` (``auc_steps``), for every map in ``maps`` ({method name: maps}), on
-    each sample's top-1 class."""
+    each sample's top-1 class.
+
+    ``ci`` (e.g. 0.95) adds ``<metric>_lo`` / ``<metric>_hi`` columns for drop, increase and the
+    AUCs: the percentile bootstrap interval of each mean over the samples
+    (:func:`bootstrap_interval`, ``n_boot`` resamples, seeded by ``seed``; the same resamples
+    for every method and metric)."""
     import pandas as pd
     common = dict(score=score, baseline=baseline, blur_sigma=blur_sigma, batch_size=batch_size)
+    boot = dict(ci=ci, n_boot=n_boot, seed=seed)
+    if ci is not None:
+        bootstrap_interval([0.0], **boot)  # check ci and n_boot before any model pass
     points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
     steps = int(auc_steps) if auc_steps is not None else min(points, 50)
     rows, multiply, auc = [], [], []
     for method, m in maps.items():
         for k in keeps:
-            r = drop_increase(model, x, m, keep=k, **common)
-            rows.append({"method": method, "keep": k, "drop": r["drop"],
-                         "increase": r["increase"], **_gain(r), "n": len(x)})
-        r = drop_increase(model, x, m, mode="multiply", **common)
-        multiply.append({"method": method, "drop": r["drop"], "increase": r["increase"],
-                         **_gain(r), "n": len(x)})
-        auc.append({"method": method,
-                    "deletion_auc": float(deletion_auc(model, x, m, steps, **common).mean()),
-                    "insertion_auc": float(insertion_auc(model, x, m, steps, **common).mean()),
-                    "steps": steps, "n": len(x)})
-    return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc))
+            r = drop_increase(model, x, m, keep=k, return_scores=True, **common)
+            rows.append(_with_intervals({"method": method, "keep": k, "drop": r["drop"],
+                                         "increase": r["increase"], **_gain(r), "n": len(x)},
+                                        _drop_and_increase(r), **boot))
+        r = drop_increase(model, x, m, mode="multiply", return_scores=True, **common)
+        multiply.append(_with_intervals({"method": method, "drop": r["drop"],
+                                         "increase": r["increase"], **_gain(r), "n": len(x)},
+                                        _drop_and_increase(r), **boot))
+        deletion = deletion_auc(model, x, m, steps, **common)
+        insertion = insertion_auc(model, x, m, steps, **common)
+        auc.append(_with_intervals({"method": method, "deletion_auc": float(deletion.mean()),
+                                    "insertion_auc": float(insertion.mean()),
+                                    "steps": steps, "n": len(x)},
+                                   {"deletion_auc": deletion, "insertion_auc": insertion},
+                                   **boot))
+    return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc), ci)
 
 
 def combine_faithfulness(results: dict, key: str = "model") -> Faithfulness:
@@ -442,4 +509,6 @@ def combine_faithfulness(results: dict, key: str = "model") -> Faithfulness:
     def stack(part):
         return pd.concat([getattr(r, part).assign(**{key: name}) for name, r in results.items()],
                          ignore_index=True).pipe(lambda d: d[[key, *d.columns[:-1]]])
-    return Faithfulness(stack("drop_increase"), stack("multiply"), stack("auc"))
+    cis = {r.ci for r in results.values()}
+    return Faithfulness(stack("drop_increase"), stack("multiply"), stack("auc"),
+                        cis.pop() if len(cis) == 1 else None)
