@@ -31,6 +31,11 @@ class Method:
     def __call__(self, model, x, **kwargs):
         return self.function(model, x, **self.bound, **kwargs)
 
+    def defaults(self) -> dict:
+        """Each keyword argument with a default, and the default (``layer=None``, ``n=25``, …)."""
+        params = inspect.signature(self.function.__wrapped__).parameters
+        return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+
     def options(self) -> list[str]:
         """The method's own keyword options (besides layer, target and score)."""
         return [k for k in inspect.signature(self.function.__wrapped__).parameters

@@ -45,6 +45,14 @@ def _shift_signals(x, max_shift, rng):
     return np.take_along_axis(x, idx[..., None], axis=1)
 
 
+def _shuffled_batches(n, batch_size, rng):
+    """Index batches of a fresh permutation of range(n) every epoch, forever."""
+    while True:
+        order = rng.permutation(n)
+        for i in range(0, n, batch_size):
+            yield order[i:i + batch_size]
+
+
 def evaluate_accuracy(model, x, y, batch_size=256):
     """Top-1 accuracy of ``model`` on (x, y)."""
     p = model.predict(x, batch_size=batch_size, verbose=0)
@@ -207,17 +215,14 @@ def train_hmt(
     )
 
     def batches():
-        while True:
-            order = rng.permutation(len(x))
-            for i in range(0, len(x), batch_size):
-                idx = order[i : i + batch_size]
-                xb = x[idx]
-                if augment:
-                    xb = np.rot90(xb, k=int(rng.integers(4)), axes=(1, 2))
-                    if rng.random() < 0.5:
-                        xb = xb[:, :, ::-1]
-                    xb = np.ascontiguousarray(xb)
-                yield xb, y[idx]
+        for idx in _shuffled_batches(len(x), batch_size, rng):
+            xb = x[idx]
+            if augment:
+                xb = np.rot90(xb, k=int(rng.integers(4)), axes=(1, 2))
+                if rng.random() < 0.5:
+                    xb = xb[:, :, ::-1]
+                xb = np.ascontiguousarray(xb)
+            yield xb, y[idx]
 
     model.fit(
         batches(),
@@ -312,18 +317,15 @@ def train_xray(
     shift = int(round(0.1 * x.shape[1]))
 
     def batches():
-        while True:
-            order = rng.permutation(len(x))
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                xb = x[idx]
-                if augment and shift:
-                    dy, dx = rng.integers(-shift, shift + 1, size=2)
-                    rows = np.clip(np.arange(x.shape[1]) - dy, 0, x.shape[1] - 1)
-                    cols = np.clip(np.arange(x.shape[2]) - dx, 0, x.shape[2] - 1)
-                    xb = xb[:, rows][:, :, cols]
-                yb = y[idx].astype(int)
-                yield xb, yb.astype(np.float32), weight[yb].astype(np.float32)
+        for idx in _shuffled_batches(len(x), batch_size, rng):
+            xb = x[idx]
+            if augment and shift:
+                dy, dx = rng.integers(-shift, shift + 1, size=2)
+                rows = np.clip(np.arange(x.shape[1]) - dy, 0, x.shape[1] - 1)
+                cols = np.clip(np.arange(x.shape[2]) - dx, 0, x.shape[2] - 1)
+                xb = xb[:, rows][:, :, cols]
+            yb = y[idx].astype(int)
+            yield xb, yb.astype(np.float32), weight[yb].astype(np.float32)
 
     model.fit(batches(), epochs=epochs, steps_per_epoch=int(np.ceil(len(x) / batch_size)),
               validation_data=validation_data, shuffle=False, verbose=verbose)

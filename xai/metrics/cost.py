@@ -3,7 +3,6 @@ from the method's options, checked in the tests against a layer that counts the 
 sees forwards and backwards)."""
 from __future__ import annotations
 
-import inspect
 import time
 
 import numpy as np
@@ -20,9 +19,7 @@ def _options(method: str, options: dict) -> dict:
 
     if method not in REGISTRY:
         raise ValueError(f"Unknown method {method!r}. Choose one of: {', '.join(REGISTRY)}.")
-    sig = inspect.signature(REGISTRY[method].function.__wrapped__)
-    return {**{k: p.default for k, p in sig.parameters.items()
-               if p.default is not inspect.Parameter.empty}, **options}
+    return {**REGISTRY[method].defaults(), **options}
 
 
 def _channels(model, layer) -> int:
