@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 
 #: submodules reachable as ``xai.<name>`` after ``import xai``, imported on first use (so
 #: ``import xai`` does not pay for matplotlib, OpenCV or the data loaders until they are needed)
-_SUBMODULES = ("cam", "combine", "data", "gradients", "imagenet", "layers", "maps", "metrics",
-               "models", "perturbation", "scores", "train", "viz", "widgets")
+_SUBMODULES = ("cam", "combine", "data", "evaluation", "gradients", "imagenet", "layers", "maps",
+               "metrics", "models", "perturbation", "scores", "stats", "train", "viz", "widgets")
 
 
 def __getattr__(name):

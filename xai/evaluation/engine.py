@@ -1,0 +1,401 @@
+"""The evaluation engine: every method's maps on every shard of a source, every metric on those
+maps, one row per sample × method × row metric, shard by shard (memory flat in the number of
+samples), resumable, seeded per sample."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .metrics import METRICS, Context
+from .sources import Source, from_arrays
+
+COLUMNS = ["sample", "label", "target", "method", "metric", "value"]
+BASELINES = ("random", "constant")
+_FORMAT = 1  # shard and manifest layout version
+
+
+def sample_seed(seed: int, sample_id: str, purpose: int = 0) -> int:
+    """A sample's own seed, from the run's ``seed`` and the sample's id only (never its
+    position): ``purpose`` 0 = its random baseline map, 1 = subset membership, 2 = metrics."""
+    key = zlib.crc32(str(sample_id).encode())
+    return int(np.random.SeedSequence([int(seed), key, int(purpose)]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class _Spec:
+    label: str
+    name: str | None  # a registered method, None for a callable or a baseline
+    options: dict
+    function: Callable | None = None
+
+    def describe(self) -> dict:
+        if self.function is not None:
+            return {"callable": getattr(self.function, "__qualname__", repr(self.function))}
+        return {"method": self.name, "options": self.options}
+
+
+def _specs(methods, seed: int) -> list[_Spec]:
+    from ..explain import REGISTRY
+
+    if methods is None:
+        methods = list(REGISTRY)
+    if not isinstance(methods, dict):
+        methods = {m: m for m in methods}
+    specs = []
+    for label, spec in methods.items():
+        if label in BASELINES:
+            raise ValueError(f"{label!r} is a built-in baseline; give your method another label")
+        if callable(spec):
+            specs.append(_Spec(str(label), None, {}, spec))
+            continue
+        name, options = (spec, {}) if isinstance(spec, str) else spec
+        if name not in REGISTRY:
+            raise ValueError(f"Unknown method {name!r}. Choose one of: {', '.join(REGISTRY)}.")
+        allowed = REGISTRY[name].options() + ["layer"]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise TypeError(f"method {name!r} has no option(s) {unknown}; it accepts: "
+                            f"{', '.join(allowed)}")
+        own = dict(options)
+        if "seed" in REGISTRY[name].options():
+            own.setdefault("seed", seed)
+        if "progress" in REGISTRY[name].options():
+            own["progress"] = False
+        specs.append(_Spec(str(label), name, own))
+    return specs
+
+
+def display_map(result, x: np.ndarray) -> np.ndarray:
+    """One map per sample, (N, H, W) / (N, T) float64: a CAM as it is, an attribution (x's
+    shape) as |attribution| summed over channels; IG's ``(attr, delta)`` gives attr."""
+    a = np.asarray(result[0] if isinstance(result, tuple) else result, np.float64)
+    if a.shape == x.shape:
+        return np.abs(a).sum(axis=-1)
+    if a.shape != x.shape[:-1]:
+        raise ValueError(f"a method returned shape {a.shape} for inputs {x.shape}: expected "
+                         f"{x.shape[:-1]} (maps) or {x.shape} (attributions)")
+    return a
+
+
+def _explainer(spec: _Spec, model) -> Callable:
+    from .. import explain
+
+    if spec.function is not None:
+        return lambda x, t: display_map(spec.function(model, x, target=t), x)
+    return lambda x, t: display_map(explain(model, x, method=spec.name, target=t,
+                                            **spec.options), x)
+
+
+def random_maps(ids, spatial, seed: int) -> np.ndarray:
+    """The random baseline: per sample, seeded uniform noise on a coarse grid (7 × 7, or 10
+    points for signals) upsampled bilinearly to ``spatial``; seeded by the sample's id."""
+    from ..maps import upsample
+
+    coarse = (7, 7) if len(spatial) == 2 else (10,)
+    noise = np.stack([np.random.default_rng(sample_seed(seed, i, 0)).random(coarse)
+                      for i in ids]).astype(np.float32)
+    return np.asarray(upsample(noise, tuple(spatial)), np.float64)
+
+
+def _members(ids, seed: int, fraction: float) -> np.ndarray:
+    """Which samples a costly method or metric runs on: u(id) < fraction, u uniform and seeded
+    by the sample's id, so the subset does not depend on order or sharding."""
+    if fraction >= 1:
+        return np.ones(len(ids), bool)
+    return np.array([np.random.default_rng(sample_seed(seed, i, 1)).random() < fraction
+                     for i in ids])
+
+
+def _check_fractions(subsets: dict, names) -> dict:
+    subsets = dict(subsets or {})
+    unknown = sorted(set(subsets) - set(names))
+    if unknown:
+        raise ValueError(f"subsets names {unknown}, which are neither methods nor metrics here: "
+                         f"{', '.join(names)}")
+    for k, f in subsets.items():
+        if not 0 < float(f) <= 1:
+            raise ValueError(f"subsets[{k!r}] must be a fraction in (0, 1], got {f!r}")
+    return {k: float(f) for k, f in subsets.items()}
+
+
+def _settings(model, source, specs, metrics, metric_options, subsets, seed, shard_size,
+              target) -> dict:
+    ids = "" if source.ids is None else "\n".join(source.ids)
+    return {
+        "format": _FORMAT,
+        "model": {"name": model.name, "parameters": int(model.count_params()),
+                  "input_shape": [None if d is None else int(d)
+                                  for d in model.inputs[0].shape]},
+        "data": {"description": source.description,
+                 "samples": None if source.ids is None else len(source.ids),
+                 "ids_sha256": hashlib.sha256(ids.encode()).hexdigest()},
+        "methods": {s.label: s.describe() for s in specs},
+        "baselines": list(BASELINES),
+        "metrics": {m: metric_options.get(m, {}) for m in metrics},
+        "subsets": subsets, "seed": int(seed), "shard_size": int(shard_size),
+        "target": target if isinstance(target, str) else "given",
+    }
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__
+    return {"xai": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+            "numpy": np.__version__}
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _shard_bytes(rows: list) -> bytes:
+    """CSV (values to 6 significant digits) gzipped with no time stamp: the same rows give the
+    same bytes on every run."""
+    import pandas as pd
+
+    text = pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False, float_format="%.6g")
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as f:
+        f.write(text.encode())
+    return buf.getvalue()
+
+
+def _open_manifest(out: Path, settings: dict, overwrite: bool) -> dict:
+    path = out / "manifest.json"
+    if path.is_file() and not overwrite:
+        manifest = json.loads(path.read_text())
+        if json.loads(_json(manifest["settings"])) != json.loads(_json(settings)):
+            changed = sorted(k for k in settings if manifest["settings"].get(k) != settings[k])
+            raise ValueError(f"{out} holds an evaluation with other settings ({', '.join(changed)}"
+                             "); use another out= folder, or overwrite=True to start again")
+        return manifest
+    for old in out.glob("shard-*.csv.gz"):
+        old.unlink()
+    return {"settings": settings, "shards": {}}
+
+
+def _targets(model, x, labels, target) -> np.ndarray:
+    from .. import scores
+
+    if isinstance(target, str) and target == "top1":
+        return np.argmax(scores.class_scores(model, x), axis=1)
+    if isinstance(target, str) and target == "label":
+        if (labels < 0).any():
+            raise ValueError("target='label' needs every sample's label; some are unknown (-1)")
+        return labels.copy()
+    raise ValueError(f"target must be 'top1' (each sample's predicted class) or 'label', got "
+                     f"{target!r}")
+
+
+def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed, target,
+                timing) -> list:
+    regions = shard.regions()
+    targets = _targets(model, x, shard.labels, target)
+    seeds = np.array([sample_seed(seed, i, 2) for i in shard.ids], np.int64)
+    rows = []
+    spatial = x.shape[1:-1]
+    entries = [(s.label, s) for s in specs] + [(b, None) for b in BASELINES]
+    for label, spec in entries:
+        run = _members(shard.ids, seed, subsets.get(label, 1.0))
+        if not run.any():
+            continue
+        idx = np.flatnonzero(run)
+        explain = None if spec is None else _explainer(spec, model)
+        start = time.perf_counter()
+        if spec is None:
+            maps = random_maps([shard.ids[i] for i in idx], spatial, seed) \
+                if label == "random" else np.ones((len(idx), *spatial))
+        else:
+            maps = explain(x[idx], targets[idx])
+        timing.setdefault(label, []).append((len(idx), time.perf_counter() - start))
+        for name in metrics:
+            metric = METRICS[name]
+            if (metric.reruns and spec is None) or (metric.regions and regions is None):
+                continue
+            sub = _members([shard.ids[i] for i in idx], seed, subsets.get(name, 1.0))
+            if not sub.any():
+                continue
+            j = idx[sub]
+            ctx = Context(model, x[j], targets[j], seed, seeds[j], explain,
+                          None if regions is None else regions[j])
+            values = metric.function(ctx, maps[sub], **metric_options.get(name, {}))
+            for row_metric, v in values.items():
+                rows += [(shard.ids[i], int(shard.labels[i]), int(targets[i]), label,
+                          row_metric, float(val)) for i, val in zip(j, np.asarray(v))]
+    return rows
+
+
+def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=None, *,
+             metric_options=None, subsets=None, target="top1", seed=0, shard_size=64,
+             overwrite=False, progress=True):
+    """Evaluate ``methods`` with ``metrics`` on every sample of ``data``, with the ``random``
+    and ``constant`` baseline maps; one row per sample × method × row metric.
+
+    Parameters
+    ----------
+    model : keras.Model
+    data : a :class:`~xai.evaluation.Source` (:func:`from_arrays`, :func:`from_files`,
+        :func:`from_dataset`, :func:`from_iterable`) or an array (N, ...) of inputs in the
+        model's input space.
+    methods : None (every registered method), a list of names, or {label: name, (name,
+        options) or callable ``f(model, x, target=...)``} -- e.g. ``{"gradcam@mid": ("gradcam",
+        {"layer": "conv_pw_6"})}``. Seeded methods get ``seed`` unless their options set one.
+    metrics : names of :data:`xai.evaluation.METRICS` (deletion, insertion, drop_increase,
+        mufidelity, max_sensitivity, pointing_game, energy_share, ...).
+    out : folder for the shards and manifest (None: nothing written, nothing resumed).
+    metric_options : {metric: options}, e.g. ``{"deletion": {"steps": 10, "baseline": "blur"}}``.
+    subsets : {method label or metric: fraction} -- a costly method or metric runs on the
+        samples whose id-seeded uniform draw is below the fraction (about that share of the
+        data, the same samples for every costly entry); baselines always run on all samples.
+    target : "top1" (each sample's predicted class, on the logits) or "label".
+    seed : the run's seed; each sample's own seeds derive from it and the sample's id.
+    shard_size : samples per shard (a shard is written whole, or not at all).
+    overwrite : start again when ``out`` holds a run with other settings (else a ValueError).
+    progress : a progress bar over the shards, with its time estimate.
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``sample, label, target, method, metric, value``.
+    Time is machine-specific and stays out of the table: ``out/timing.json`` has each method's
+    first call (tracing included) and its warm seconds per sample.
+    """
+    from tqdm.auto import tqdm
+
+    source = data if isinstance(data, Source) else from_arrays(data)
+    metrics = list(metrics)
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise ValueError(f"Unknown metric(s) {unknown}. Choose from: {', '.join(METRICS)}.")
+    metric_options = dict(metric_options or {})
+    specs = _specs(methods, seed)
+    subsets = _check_fractions(subsets, [s.label for s in specs] + metrics)
+    settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
+                         shard_size, target)
+    out = None if out is None else Path(out)
+    manifest = {"settings": settings, "shards": {}}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = _open_manifest(out, settings, overwrite)
+        manifest["versions"] = _versions()
+    frames, timing = {}, {}  # frames by shard index: the table keeps the source's order
+    total = None if source.ids is None else -(-len(source.ids) // shard_size)
+    bar = tqdm(total=total, desc=source.description or "evaluate", unit="shard",
+               disable=not progress)
+
+    def todo():  # the shards still to compute; finished ones are read back
+        for shard in source.shards(shard_size):
+            name = f"shard-{shard.index:05d}.csv.gz"
+            if out is not None and name in manifest["shards"] and (out / name).is_file():
+                frames[shard.index] = _read_shard(out / name)
+                bar.update()
+            else:
+                yield shard
+
+    for shard, x in _prefetched(todo()):
+        rows = _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed,
+                           target, timing)
+        data_bytes = _shard_bytes(rows)
+        if out is not None:
+            name = f"shard-{shard.index:05d}.csv.gz"
+            _atomic_write(out / name, data_bytes)
+            manifest["shards"][name] = {"samples": len(shard.ids),
+                                        "sha256": hashlib.sha256(data_bytes).hexdigest()}
+            _atomic_write(out / "manifest.json", _json(manifest).encode())
+        frames[shard.index] = _read_bytes(data_bytes)
+        bar.update()
+    bar.close()
+    if out is not None and timing:
+        _atomic_write(out / "timing.json", _json(_timing_summary(timing)).encode())
+    return _concat([frames[k] for k in sorted(frames)])
+
+
+def _prefetched(shards):
+    """(shard, inputs) pairs, the next shard's inputs loaded in a background thread while the
+    current one is computed (decoding and resizing overlap the model's work)."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for shard in shards:
+            future = pool.submit(shard.load)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (shard, future)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+
+
+def _timing_summary(timing: dict) -> dict:
+    """Per method: the first call (tracing included) and the warm seconds per sample."""
+    out = {}
+    for label, calls in timing.items():
+        (n0, t0), rest = calls[0], calls[1:]
+        warm = sum(t for _, t in rest) / max(1, sum(n for n, _ in rest)) if rest else None
+        out[label] = {"first_call_seconds": t0, "first_call_samples": n0,
+                      "warm_seconds_per_sample": warm}
+    return {"machine_specific": True, "methods": out}
+
+
+def _read_bytes(data: bytes):
+    import pandas as pd
+    return pd.read_csv(io.BytesIO(data), compression="gzip", dtype={"sample": str})
+
+
+def _read_shard(path: Path):
+    return _read_bytes(path.read_bytes())
+
+
+def _concat(frames):
+    import pandas as pd
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_table(out, verify=True):
+    """The per-sample table of a finished (or partial) run in ``out``, shards in order; with
+    ``verify``, each shard's checksum is checked against the manifest (an edited value fails)."""
+    out = Path(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    frames = []
+    for name, info in sorted(manifest["shards"].items()):
+        data = (out / name).read_bytes()
+        if verify and hashlib.sha256(data).hexdigest() != info["sha256"]:
+            raise ValueError(f"{out / name} does not match its checksum in manifest.json: it was "
+                             "edited or damaged; re-run the evaluation to regenerate it")
+        frames.append(_read_bytes(data))
+    return _concat(frames)
+
+
+def passes_table(model, methods=None, seed=0):
+    """Forward and backward passes per sample of each method (``xai.metrics.passes``), for the
+    cost column: deterministic, unlike wall time."""
+    import pandas as pd
+
+    from .. import metrics
+    rows = []
+    for s in _specs(methods, seed):
+        if s.name is None:
+            continue
+        options = {k: v for k, v in s.options.items() if k != "progress"}
+        p = metrics.passes(model, s.name, target=0, **options)
+        rows.append({"method": s.label, **p})
+    return pd.DataFrame(rows)

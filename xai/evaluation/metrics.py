@@ -1,0 +1,102 @@
+"""The metrics :func:`xai.evaluation.evaluate` knows by name. Each is a short call of
+:mod:`xai.metrics` on one shard's maps, returning per-sample values {row metric: (n,)}; which
+direction is better is declared here, once, for the statistics."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Context:
+    """What a metric may need besides the maps: the model, the inputs, the explained classes,
+    the run's seed and each sample's own seed, the method (to re-run it) and regions."""
+    model: object
+    x: np.ndarray
+    targets: np.ndarray
+    seed: int
+    sample_seeds: np.ndarray
+    explain: Callable | None  # f(x, targets) -> maps, None for a baseline map
+    regions: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """``function(ctx, maps, **options) -> {row metric: (n,) values}``; ``higher`` gives each
+    row metric's direction (True: higher is better; None: a count, not a score);
+    ``reruns``: it re-runs the method (so it has no value for the baseline maps);
+    ``regions``: it needs object regions from the source."""
+    function: Callable
+    higher: dict
+    reruns: bool = False
+    regions: bool = False
+
+
+def _deletion(c, maps, **options):
+    from .. import metrics
+    return {"deletion": metrics.deletion_auc(c.model, c.x, maps, target=c.targets, **options)}
+
+
+def _insertion(c, maps, **options):
+    from .. import metrics
+    return {"insertion": metrics.insertion_auc(c.model, c.x, maps, target=c.targets, **options)}
+
+
+def _drop_increase(c, maps, **options):
+    from .. import metrics
+    return metrics.drop_increase(c.model, c.x, maps, target=c.targets, per_sample=True,
+                                 **options)
+
+
+def _mufidelity(c, maps, **options):
+    from .. import metrics
+    return {"mufidelity": metrics.mufidelity(c.model, c.x, maps, target=c.targets, seed=c.seed,
+                                             **options)}
+
+
+def _max_sensitivity(c, maps, **options):
+    from .. import metrics
+    return {"max_sensitivity": metrics.max_sensitivity(
+        c.model, c.x, lambda model, x, target: c.explain(x, target), target=c.targets,
+        seed=c.seed, **options)}
+
+
+def _pointing_game(c, maps, **options):
+    from .. import metrics
+    hit, flat = metrics.pointing_game(maps, c.regions, return_flat=True, **options)
+    return {"pointing_game": hit.astype(np.float64), "flat_map": flat.astype(np.float64)}
+
+
+def _energy_share(c, maps, **options):
+    from .. import metrics
+    return {"energy_share": metrics.energy_share(maps, c.regions, **options)}
+
+
+#: every metric the engine knows, by the name given to ``evaluate(metrics=...)``
+METRICS: dict[str, Metric] = {
+    "deletion": Metric(_deletion, {"deletion": False}),
+    "insertion": Metric(_insertion, {"insertion": True}),
+    "drop_increase": Metric(_drop_increase, {"drop": False, "increase": True, "gain": True}),
+    "mufidelity": Metric(_mufidelity, {"mufidelity": True}),
+    "max_sensitivity": Metric(_max_sensitivity, {"max_sensitivity": False}, reruns=True),
+    "pointing_game": Metric(_pointing_game, {"pointing_game": True, "flat_map": None},
+                            regions=True),
+    "energy_share": Metric(_energy_share, {"energy_share": True}, regions=True),
+}
+
+
+def register_metric(name: str, function: Callable, higher: dict, reruns=False, regions=False):
+    """Make ``evaluate(metrics=[name])`` call ``function(ctx, maps, **options)``."""
+    METRICS[name] = Metric(function, dict(higher), reruns, regions)
+
+
+def higher_is_better(table=None) -> dict:
+    """{row metric: True if higher is better} for every directional row metric (those of
+    ``table`` only, when given); counts such as ``flat_map`` are left out."""
+    out = {k: v for m in METRICS.values() for k, v in m.higher.items() if v is not None}
+    if table is not None:
+        present = set(table["metric"])
+        out = {k: v for k, v in out.items() if k in present}
+    return out
