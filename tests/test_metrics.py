@@ -233,13 +233,13 @@ def test_blur_baseline_on_constant_input(sum_model):
     assert auc[0] == pytest.approx(sig(1.2), rel=1e-5)
 
 
-def test_nan_and_constant_maps_give_finite_numbers(sum_model):
+def test_nan_maps_are_refused_and_constant_maps_give_finite_numbers(sum_model):
     m = M.copy()
     m[0, 1] = np.nan
-    out = metrics.deletion_auc(sum_model, X, m, steps=4)
-    assert np.all(np.isfinite(out))
-    # NaN ranks last: sample A's deletion order is unchanged (x1 had the lowest value)
-    np.testing.assert_allclose(out[0], metrics.deletion_auc(sum_model, X[:1], M[:1], steps=4)[0])
+    m[2, 0] = np.inf
+    for fn in (metrics.deletion_auc, metrics.insertion_auc, metrics.drop_increase):
+        with pytest.raises(ValueError, match="maps contain 2 NaN/inf values"):
+            fn(sum_model, X, m)
     zero = metrics.drop_increase(sum_model, X, np.zeros((3, 4)))
     assert np.isfinite(zero["drop"]) and np.isfinite(zero["increase"])
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .faithfulness import _baseline, _check_batch, _scores_fn, _spatial_maps, _targets
-from .sanity import _pearson_rows
+from ._scoring import (baseline_input, check_batch, class_targets, masked_scores, on_points,
+                       pearson_rows, scores_fn, spatial_maps, spatial_shape)
 
 __all__ = ["mufidelity", "grid_cells"]
 
@@ -77,24 +77,25 @@ def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
             or n_subsets < 2:
         raise ValueError(f"n_subsets must be an integer >= 2 (a correlation needs at least two "
                          f"sets), got {n_subsets!r}")
-    x = _check_batch(model, x, batch_size)
-    phi = _spatial_maps(x, np.nan_to_num(np.asarray(maps, np.float64)))  # (N, P)
-    spatial = x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]
-    cells = grid_cells(spatial, grid)
+    x = check_batch(model, x, batch_size)
+    phi = spatial_maps(x, maps)  # (N, P)
+    cells = grid_cells(spatial_shape(x), grid)
     ncells = int(cells.max()) + 1
     subsets = _subsets(np.random.default_rng(seed), n_subsets, ncells, fraction)
     # attribution mass of each cell, then of each set: (N, cells) @ (cells, n_subsets)
     per_cell = np.zeros((len(x), ncells))
     np.add.at(per_cell.T, cells, phi.T)
     attribution = per_cell @ subsets.T.astype(np.float64)
-    fn = _scores_fn(model, score, batch_size)
+    fn = scores_fn(model, score, batch_size)
     clean = fn(x)
-    targets = _targets(target, clean)
+    targets = class_targets(target, clean)
     y = clean[np.arange(len(x)), targets].astype(np.float64)
-    drop = y[:, None] - _removed_scores(fn, x, _baseline(x, baseline, blur_sigma),
-                                        subsets[:, cells], targets, spatial, batch_size)
+    base, removed = baseline_input(x, baseline, blur_sigma), subsets[:, cells]
+    drop = y[:, None] - masked_scores(
+        fn, targets, len(x), n_subsets,
+        lambda i, j: np.where(on_points(x, removed[j]), base[i], x[i]), batch_size)
     flat = _flat(attribution) | _flat(drop)
-    corr = np.where(flat, 0.0, _pearson_rows(attribution, drop))
+    corr = np.where(flat, 0.0, pearson_rows(attribution, drop))
     if return_terms:
         return {"mufidelity": corr, "subsets": subsets, "cells": cells,
                 "attribution": attribution, "drop": drop}
@@ -104,19 +105,3 @@ def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
 def _flat(v: np.ndarray) -> np.ndarray:
     """Rows that are constant up to float round-off (their correlation is undefined)."""
     return np.ptp(v, axis=1) <= 1e-9 * np.maximum(np.abs(v).max(axis=1), 1e-30)
-
-
-def _removed_scores(fn, x, base, removed, targets, spatial, batch_size):
-    """Target score of x[i] with the points of ``removed[k]`` set to the baseline, (N, K);
-    (sample, set) pairs are built and scored ``batch_size`` at a time."""
-    n, k = len(x), len(removed)
-    out = np.empty(n * k)
-    for start in range(0, n * k, batch_size):
-        p = np.arange(start, min(start + batch_size, n * k))
-        i, j = p // k, p % k
-        mask = removed[j].reshape((len(p),) + tuple(spatial))
-        if x.ndim >= 3:
-            mask = mask[..., None]
-        xb = np.where(mask, base[i], x[i]).astype(np.float32)
-        out[p] = fn(xb)[np.arange(len(p)), targets[i]]
-    return out.reshape(n, k)
