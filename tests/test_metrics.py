@@ -124,6 +124,23 @@ def test_drop_increase_multiply_hand_computed(sum_model):
         metrics.drop_increase(sum_model, X, M, mode="product")
 
 
+@pytest.mark.parametrize("options", [{"keep": 0.5}, {"mode": "multiply"},
+                                     {"keep": 0.25, "target": 0, "baseline": 1.0}])
+def test_drop_increase_per_sample_terms_average_to_the_means(sum_model, options):
+    means = metrics.drop_increase(sum_model, X, M, return_scores=True, **options)
+    terms = metrics.drop_increase(sum_model, X, M, per_sample=True, **options)
+    assert set(terms) == {"drop", "increase", "gain"}
+    for name, v in terms.items():
+        assert v.shape == (3,) and v.dtype == np.float64
+        assert float(np.mean(v)) == means[name]
+    y, o = means["y"], means["y_kept"]
+    np.testing.assert_array_equal(terms["drop"], np.maximum(0, y - o) / y)
+    np.testing.assert_array_equal(terms["increase"], o > y)
+    np.testing.assert_array_equal(terms["gain"], np.maximum(0, o - y) / (1 - y))
+    logit = metrics.drop_increase(sum_model, X[:2], M[:2], score="logit", per_sample=True)
+    assert set(logit) == {"drop", "increase"}
+
+
 def test_deletion_insertion_hand_computed_logit(image_model):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)
