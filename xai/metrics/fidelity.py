@@ -7,7 +7,9 @@ score falls when S is removed:
     μ_F(f, φ; x) = corr_{S ⊂ features, |S| = k} ( Σ_{i ∈ S} φ_i ,  f(x) − f(x_[x_S = b_S]) )
 
 The features are the cells of a coarse grid over the image (or signal), as in xplique and
-Quantus: single pixels change the score too little to measure.
+Quantus: single pixels change the score too little to measure. The cells are equal in size:
+with unequal cells a set's pixel area tracks both its mass under a constant map and the score
+drop, so a constant map would score well above 0.
 """
 from __future__ import annotations
 
@@ -19,17 +21,36 @@ from ._scoring import (baseline_input, check_batch, class_targets, masked_scores
 __all__ = ["mufidelity", "grid_cells"]
 
 
-def grid_cells(shape, grid: int) -> np.ndarray:
-    """Cell index of every point of a (H, W) or (T,) map split into ``grid`` nearly equal parts
-    per axis (grid² cells for images, grid for signals), int (P,) in row-major order."""
+def grid_cells(shape, grid="auto") -> np.ndarray:
+    """Cell index of every point of a (H, W) or (T,) map split into equal cells, int (P,) in
+    row-major order.
+
+    ``grid``: cells per side, which must divide every side (cells of unequal size would give a
+    set of cells a map mass that tracks its area); "auto" takes for each side its largest
+    divisor <= 9 (224 → 8, 150 → 6, 40 → 8).
+    """
+    grids = _grid(tuple(shape), grid)
+    parts = [np.arange(n) // (n // g) for n, g in zip(shape, grids)]  # cell of each row / column
+    return np.ravel_multi_index(np.meshgrid(*parts, indexing="ij"), grids).ravel()
+
+
+def _grid(shape: tuple, grid) -> tuple:
+    """Cells per side for ``grid`` (see :func:`grid_cells`), at least two cells in all."""
+    valid = [d for d in range(2, 17) if all(n % d == 0 for n in shape)]
+    if isinstance(grid, str) and grid == "auto":
+        grids = tuple(max(d for d in range(1, 10) if n % d == 0) for n in shape)
+        if np.prod(grids) < 2:
+            raise ValueError(f"grid='auto' finds no divisor from 2 to 9 of the sides of the map "
+                             f"{shape}; give a grid that divides every side: one of {valid}")
+        return grids
     if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 1:
-        raise ValueError(f"grid must be a positive integer (cells per side), got {grid!r}")
-    if grid > min(shape):
-        raise ValueError(f"grid={grid} is finer than the map {tuple(shape)}; use grid <= "
-                         f"{min(shape)}")
-    parts = [np.arange(n) * grid // n for n in shape]  # cell of each row / column
-    idx = np.ravel_multi_index(np.meshgrid(*parts, indexing="ij"), (grid,) * len(shape))
-    return idx.ravel()
+        raise ValueError(f"grid must be 'auto' or a positive integer (cells per side), got "
+                         f"{grid!r}")
+    if any(n % grid for n in shape):
+        raise ValueError(f"grid={grid} does not divide the map {shape} into equal cells (unequal "
+                         "cells bias MuFidelity: a constant map would score above 0); use "
+                         f"grid='auto' or one of {valid} (the divisors of every side up to 16)")
+    return (int(grid),) * len(shape)
 
 
 def _subsets(rng, n_subsets: int, cells: int, fraction: float) -> np.ndarray:
@@ -41,7 +62,7 @@ def _subsets(rng, n_subsets: int, cells: int, fraction: float) -> np.ndarray:
     return out
 
 
-def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
+def mufidelity(model, x, maps, grid="auto", fraction=0.2, n_subsets=128, target=None,
                score="logit", baseline=0.0, blur_sigma=5.0, batch_size=64, seed=0,
                return_terms=False):
     """MuFidelity (Bhatt et al. 2020, μ_F above): per sample, the Pearson correlation over
@@ -55,7 +76,9 @@ def mufidelity(model, x, maps, grid=9, fraction=0.2, n_subsets=128, target=None,
     x : array (N, H, W, C) or (N, T, C), in the model's input space.
     maps : (N, H, W) / (N, T), or attributions of x's shape (summed over channels: a
         constant factor, which the correlation ignores).
-    grid : cells per side (grid² cells on images, grid on signals); default 9 as in xplique.
+    grid : "auto" (default) or cells per side, which must divide every side so that cells are
+        equal in size (see :func:`grid_cells`; "auto": each side's largest divisor <= 9, near
+        xplique's 9, e.g. 8 × 8 cells at 224 × 224, 8 cells on 40-point signals).
     fraction : share of the cells in each S (``round(fraction · cells)``, at least one).
     n_subsets : number of random sets S; the same seeded sets serve every sample.
     target : None (each sample's top-1), an int or one per sample.
