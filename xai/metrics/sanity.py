@@ -80,10 +80,19 @@ def _compare(ref, new) -> dict:
 
 
 # ------------------------------------------------------------------------- randomisation
-def randomisable_layers(model) -> list[str]:
-    """Names of the layers with trainable weights, in the order the model applies them (nested
-    models are walked into); the cascade randomises them from the last one backwards."""
-    return [layer.name for layer in _leaves(model) if layer.trainable_weights]
+def randomisable_layers(model, batchnorm: bool = False) -> list[str]:
+    """Names of the layers the cascade randomises, in the order the model applies them (nested
+    models walked into); the cascade goes from the last one backwards.
+
+    By default the layers whose trainable weights are learned parameters carrying the class
+    evidence (Conv1D/2D/3D, DepthwiseConv, SeparableConv, Dense, EinsumDense, ...: Adebayo et
+    al.'s "weights"). BatchNormalization layers are left out: their re-drawn scale and shift
+    and kept moving statistics are not such weights. ``batchnorm=True`` lists them too.
+    """
+    import keras
+
+    return [layer.name for layer in _leaves(model) if layer.trainable_weights
+            and (batchnorm or not isinstance(layer, keras.layers.BatchNormalization))]
 
 
 def _copy(model):
@@ -110,7 +119,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     maps of the trained model and of copies whose top k layers are randomised.
 
     Step 0 is the untouched copy; step k re-draws the weights of the k-th layer from the top
-    (and keeps the k − 1 above it random), until every layer with weights is random. Each
+    (and keeps the k − 1 above it random), until every layer of ``layers`` is random. Each
     trainable variable is re-drawn from a seeded normal with **that variable's own mean and
     standard deviation** (so the scale of each layer is kept; batch-norm moving statistics are
     not touched). The user's model is never modified. At each step, for the same targets as the
@@ -128,8 +137,9 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     method : a name of ``xai.METHODS``, or a callable ``f(model, x, target=..., **options)``
         returning maps.
     target : None (the trained model's top-1), an int or one per sample.
-    layers : list of layer names to randomise, top first; default all layers with weights
-        (:func:`randomisable_layers`), from the last to the first.
+    layers : list of layer names to randomise, top first (any layer with trainable weights,
+        BatchNormalization included); default :func:`randomisable_layers` (no
+        BatchNormalization), from the last to the first.
     seed : int, seeds the re-drawn weights and, for a method with a ``seed`` option (RISE,
         SmoothGrad, ...), the method, so its own randomness is the same at every step.
     **options : passed to the method (``layer=``, ``batch_size=``, ``seed=``, ...). Pass
@@ -144,7 +154,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
 
     x = check_batch(model, x, 64)
     order = list(reversed(randomisable_layers(model))) if layers is None else list(layers)
-    known = set(randomisable_layers(model))
+    known = set(randomisable_layers(model, batchnorm=True))
     missing = [name for name in order if name not in known]
     if missing:
         raise ValueError(f"layers {missing} have no trainable weights or do not exist; choose "
