@@ -75,7 +75,7 @@ def mufidelity(model, x, maps, grid="auto", fraction=0.2, n_subsets=128, target=
     model : keras.Model
     x : array (N, H, W, C) or (N, T, C), in the model's input space.
     maps : (N, H, W) / (N, T), or attributions of x's shape (summed over channels: a
-        constant factor, which the correlation ignores).
+        constant factor, which the correlation ignores); NaN / inf are a ValueError.
     grid : "auto" (default) or cells per side, which must divide every side so that cells are
         equal in size (see :func:`grid_cells`; "auto": each side's largest divisor <= 9, near
         xplique's 9, e.g. 8 × 8 cells at 224 × 224, 8 cells on 40-point signals).

@@ -88,7 +88,7 @@ def road(model, x, maps, fractions=(0.1, 0.3, 0.5, 0.7, 0.9), target=None,
     model : keras.Model
     x : array (N, H, W, C) or (N, T, C), in the model's input space.
     maps : (N, H, W) / (N, T) or x's full shape (averaged over channels); points ranked by
-        decreasing value, ties in row-major order.
+        decreasing value, ties in row-major order; NaN / inf are a ValueError.
     fractions : shares of the points removed, each in (0, 1) (the paper: 10 %, 20 %, ..., 90 %).
     target : None (each sample's top-1), an int or one per sample.
     score : "probability" (default) or "logit".

@@ -45,7 +45,8 @@ def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10,
 
     Returns
     -------
-    float64 (N,) ≥ 0.
+    float64 (N,) ≥ 0. Maps with NaN / inf (clean or perturbed) are a ValueError naming the
+    method, not a change of 0.
     """
     if isinstance(n_perturbations, bool) or not isinstance(n_perturbations, (int, np.integer)) \
             or n_perturbations < 1:

@@ -52,7 +52,8 @@ def _unit(m: np.ndarray) -> np.ndarray:
 def map_ssim(maps_a, maps_b) -> np.ndarray:
     """SSIM (Wang et al. 2004, ``skimage.metrics.structural_similarity``) of each pair of
     non-negative maps (N, H, W) / (N, T), each first divided by its maximum (data range 1).
-    The Gaussian-free 7-point window shrinks to the map's smallest side (odd) on small maps."""
+    The Gaussian-free 7-point window shrinks to the map's smallest side (odd) on small maps.
+    Both batches must have the same shape and finite values."""
     from skimage.metrics import structural_similarity
 
     a, b = (_unit(m) for m in _pair(maps_a, maps_b))
@@ -135,7 +136,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     model : keras.Model (Sequential, functional, nested, 1-D or 2-D)
     x : array (N, H, W, C) or (N, T, C) in the model's input space.
     method : a name of ``xai.METHODS``, or a callable ``f(model, x, target=..., **options)``
-        returning maps.
+        returning maps (maps with NaN / inf are a ValueError naming the method).
     target : None (the trained model's top-1), an int or one per sample.
     layers : list of layer names to randomise, top first (any layer with trainable weights,
         BatchNormalization included); default :func:`randomisable_layers` (no
