@@ -51,6 +51,14 @@ def test_a_nan_or_inf_baseline_is_refused(signals, metric, baseline):
         metric(model, x, maps, baseline=baseline)
 
 
+@pytest.mark.parametrize("sigma", [np.nan, -1.0, 0.0])
+def test_a_blur_that_does_not_blur_is_refused(signals, sigma):
+    """A NaN or negative std used to return x itself as the "blurred" baseline."""
+    model, x, maps = signals
+    with pytest.raises(ValueError, match="blur_sigma"):
+        metrics.deletion_auc(model, x, maps, baseline="blur", blur_sigma=sigma)
+
+
 def test_road_fractions_must_be_numbers_in_the_open_interval(signals):
     model, x, maps = signals
     for fractions in ((np.nan,), (0.5, np.nan), (1.0,)):

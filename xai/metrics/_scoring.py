@@ -77,6 +77,9 @@ def baseline_input(x: np.ndarray, value, blur_sigma: float) -> np.ndarray:
     if isinstance(value, str):
         if value != "blur":
             raise ValueError(f"baseline must be a number, an array or 'blur'; got {value!r}")
+        if not np.isfinite(blur_sigma) or blur_sigma <= 0:
+            raise ValueError(f"blur_sigma must be a finite std > 0 in points (e.g. 5.0), got "
+                             f"{blur_sigma!r}: it would leave x unblurred")
         return blur(x, blur_sigma)
     b = np.asarray(value, np.float32)
     check_finite(b, "baseline", "the removed points need a finite value (e.g. 0.0 or 'blur').")
