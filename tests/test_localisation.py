@@ -72,3 +72,39 @@ def test_top_iou_and_peak_distance_by_hand():
     assert metrics.peak_distance(signals[:1], signals[1:])[0] == pytest.approx(3 / 4)
     with pytest.raises(ValueError, match="same shape"):
         metrics.top_iou(a, signals)
+
+
+def test_a_flat_map_points_nowhere_even_with_a_box_at_the_corner():
+    """A constant or zero map has no peak: the old rule took its first point, (0, 0), and hit
+    every region touching the corner."""
+    corner = metrics.box_mask((8, 8), [(0, 0, 2, 2)])
+    maps = np.stack([np.zeros((8, 8)), np.full((8, 8), 0.7), np.zeros((8, 8))])
+    maps[2, 1, 1] = 1.0  # a real peak in the corner box
+    hits, flat = metrics.pointing_game(maps, corner, tolerance=0, return_flat=True)
+    assert hits.tolist() == [False, False, True] and flat.tolist() == [True, True, False]
+    assert hits.mean() == pytest.approx(1 / 3) and int(flat.sum()) == 2
+    np.testing.assert_array_equal(metrics.pointing_game(maps, corner, tolerance=30), hits)
+    signals = np.zeros((1, 10))
+    assert not metrics.pointing_game(signals, np.arange(10) < 3)[0]
+
+
+def test_tied_maxima_point_at_the_one_closest_to_their_centroid():
+    maps = np.zeros((2, 9, 9))
+    maps[0, [0, 4, 8], [0, 4, 8]] = 1.0  # three tied maxima on the diagonal: centroid (4, 4)
+    maps[1, [2, 2], [1, 7]] = 1.0  # two at the same distance from (2, 4): the first, (2, 1)
+    centre = metrics.box_mask((9, 9), [(4, 4, 5, 5)])  # the point (4, 4)
+    left = metrics.box_mask((9, 9), [(1, 2, 2, 3)])  # the point (2, 1)
+    regions = np.stack([centre, left])
+    assert metrics.pointing_game(maps, regions, tolerance=0).tolist() == [True, True]
+    corner = metrics.box_mask((9, 9), [(0, 0, 1, 1)])
+    assert not metrics.pointing_game(maps[:1], corner, tolerance=0)[0]
+
+
+def test_a_unique_maximum_is_the_peak_as_before(rng):
+    maps = rng.random((50, 12, 12))
+    regions = rng.random((50, 12, 12)) < 0.2
+    regions[:, 0, 0] = True  # no empty region
+    flat = maps.reshape(50, -1).argmax(1)
+    rows, cols = np.unravel_index(flat, (12, 12))
+    np.testing.assert_array_equal(metrics.pointing_game(maps, regions, tolerance=0),
+                                  regions[np.arange(50), rows, cols])

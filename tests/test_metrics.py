@@ -124,6 +124,23 @@ def test_drop_increase_multiply_hand_computed(sum_model):
         metrics.drop_increase(sum_model, X, M, mode="product")
 
 
+@pytest.mark.parametrize("options", [{"keep": 0.5}, {"mode": "multiply"},
+                                     {"keep": 0.25, "target": 0, "baseline": 1.0}])
+def test_drop_increase_per_sample_terms_average_to_the_means(sum_model, options):
+    means = metrics.drop_increase(sum_model, X, M, return_scores=True, **options)
+    terms = metrics.drop_increase(sum_model, X, M, per_sample=True, **options)
+    assert set(terms) == {"drop", "increase", "gain"}
+    for name, v in terms.items():
+        assert v.shape == (3,) and v.dtype == np.float64
+        assert float(np.mean(v)) == means[name]
+    y, o = means["y"], means["y_kept"]
+    np.testing.assert_array_equal(terms["drop"], np.maximum(0, y - o) / y)
+    np.testing.assert_array_equal(terms["increase"], o > y)
+    np.testing.assert_array_equal(terms["gain"], np.maximum(0, o - y) / (1 - y))
+    logit = metrics.drop_increase(sum_model, X[:2], M[:2], score="logit", per_sample=True)
+    assert set(logit) == {"drop", "increase"}
+
+
 def test_deletion_insertion_hand_computed_logit(image_model):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 2, 3)).astype(np.float32)
@@ -233,13 +250,13 @@ def test_blur_baseline_on_constant_input(sum_model):
     assert auc[0] == pytest.approx(sig(1.2), rel=1e-5)
 
 
-def test_nan_and_constant_maps_give_finite_numbers(sum_model):
+def test_nan_maps_are_refused_and_constant_maps_give_finite_numbers(sum_model):
     m = M.copy()
     m[0, 1] = np.nan
-    out = metrics.deletion_auc(sum_model, X, m, steps=4)
-    assert np.all(np.isfinite(out))
-    # NaN ranks last: sample A's deletion order is unchanged (x1 had the lowest value)
-    np.testing.assert_allclose(out[0], metrics.deletion_auc(sum_model, X[:1], M[:1], steps=4)[0])
+    m[2, 0] = np.inf
+    for fn in (metrics.deletion_auc, metrics.insertion_auc, metrics.drop_increase):
+        with pytest.raises(ValueError, match="maps contain 2 NaN/inf values"):
+            fn(sum_model, X, m)
     zero = metrics.drop_increase(sum_model, X, np.zeros((3, 4)))
     assert np.isfinite(zero["drop"]) and np.isfinite(zero["increase"])
 

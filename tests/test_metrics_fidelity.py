@@ -69,3 +69,38 @@ def test_constant_map_and_bad_input(rng):
         metrics.mufidelity(model, x, np.ones((2, 12)), fraction=0)
     with pytest.raises(ValueError, match="n_subsets"):
         metrics.mufidelity(model, x, np.ones((2, 12)), n_subsets=1)
+
+
+def strided_net(shape, seed=0):
+    """A cheap CNN on large inputs: one strided convolution, global pooling, logits."""
+    keras.utils.set_random_seed(seed)
+    conv = keras.layers.Conv2D if len(shape) == 3 else keras.layers.Conv1D
+    return keras.Sequential([keras.Input(shape), conv(4, 8, strides=8, activation="relu"),
+                             keras.layers.Flatten(), keras.layers.Dense(3)])
+
+
+@pytest.mark.parametrize("shape,cells", [((224, 224, 1), 64), ((150, 225, 1), 54),
+                                         ((40, 1), 8)])
+def test_a_constant_map_scores_zero_on_any_input_size(shape, cells, rng):
+    """Equal cells: every set S has the same pixel area, so a constant map has no correlation
+    with the drop (with the old 9 unequal cells per side it tracked the area and scored > 0)."""
+    model = strided_net(shape)
+    x = rng.random((2,) + shape).astype(np.float32)
+    out = metrics.mufidelity(model, x, np.full((2,) + shape[:-1], 0.3), n_subsets=16,
+                             return_terms=True)
+    assert out["mufidelity"].tolist() == [0.0, 0.0]
+    assert out["subsets"].shape == (16, cells)
+    assert len(set(np.bincount(out["cells"]).tolist())) == 1  # cells of equal size
+
+
+def test_a_grid_that_does_not_divide_the_input_is_refused():
+    assert metrics.grid_cells((224, 224), "auto").max() + 1 == 64
+    np.testing.assert_array_equal(metrics.grid_cells((6,), 3), [0, 0, 1, 1, 2, 2])
+    with pytest.raises(ValueError, match=r"grid=9 does not divide.*\[2, 4, 7, 8, 14, 16\]"):
+        metrics.grid_cells((224, 224), 9)
+    with pytest.raises(ValueError, match=r"grid=9 does not divide.*\[2, 4, 5, 8, 10\]"):
+        metrics.mufidelity(strided_net((40, 1)), np.ones((1, 40, 1)), np.ones((1, 40)), grid=9)
+    with pytest.raises(ValueError, match="no divisor"):
+        metrics.grid_cells((11,), "auto")
+    with pytest.raises(ValueError, match="'auto' or a positive integer"):
+        metrics.grid_cells((12,), "fine")

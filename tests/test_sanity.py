@@ -110,3 +110,23 @@ def test_a_head_that_is_not_dense_is_randomised_too(rng):
     x = rng.normal(size=(4, 6, 6, 2)).astype(np.float32)
     table = metrics.sanity_check(model, x, "saliency", layers=["head"])
     assert table.query("step == 1 and metric == 'spearman'")["mean"].iloc[0] < 0.9
+
+
+def test_batchnorm_layers_are_listed_only_on_request(rng):
+    """Adebayo et al. randomise the weights that carry the class evidence; batch-norm layers
+    are listed apart (batchnorm=True) and can still be named explicitly."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 2)),
+                              keras.layers.Conv2D(4, 3, padding="same", name="c1"),
+                              keras.layers.BatchNormalization(name="bn"),
+                              keras.layers.ReLU(),
+                              keras.layers.DepthwiseConv2D(3, padding="same", name="dw"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, name="head")])
+    assert metrics.randomisable_layers(model) == ["c1", "dw", "head"]
+    assert metrics.randomisable_layers(model, batchnorm=True) == ["c1", "bn", "dw", "head"]
+    x = rng.normal(size=(2, 8, 8, 2)).astype(np.float32)
+    table = metrics.sanity_check(model, x, "saliency")
+    assert table.drop_duplicates("step")["layer"].tolist() == ["none", "head", "dw", "c1"]
+    explicit = metrics.sanity_check(model, x, "saliency", layers=["head", "bn"])
+    assert explicit.drop_duplicates("step")["layer"].tolist() == ["none", "head", "bn"]

@@ -179,7 +179,7 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
                 return inner(args[0])
             captured["A"], out = inner(args[0])
             return out
-        if _plain_dense(layer) and not kwargs and len(args) == 1:
+        if plain_dense(layer) and not kwargs and len(args) == 1:
             out = _Dense(layer, name=layer.name + "_fastgrad", dtype=layer.dtype_policy)(args[0])
         else:
             out = layer(*args, **kwargs)
@@ -266,7 +266,7 @@ class _Dense(keras.layers.Layer):
         return z if self.linear else self.dense.activation(z)
 
 
-def _plain_dense(layer) -> bool:
+def plain_dense(layer) -> bool:
     """A float Dense layer (no quantisation, no LoRA) that :class:`_Dense` can stand in for."""
     return (isinstance(layer, keras.layers.Dense)
             and getattr(layer, "quantization_mode", None) is None
@@ -285,7 +285,7 @@ def _linear_version(layer, input_shape):
     """A layer computing ``layer``'s pre-activation (shares weights for Dense; else a copy)."""
     if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
         return lambda h: h
-    if _plain_dense(layer):
+    if plain_dense(layer):
         return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
     config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
     linear = layer.__class__.from_config(config)

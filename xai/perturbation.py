@@ -177,7 +177,9 @@ def block_layers(model) -> list[str]:
     return [p[-1].name for p in _block_paths(model)]
 
 
-def _resolve_paths(model, layers) -> list[tuple]:
+def resolve_paths(model, layers) -> list[tuple]:
+    """Layer paths of SISE's ``layers`` (names, indices or layers; None: :func:`block_layers`),
+    without repeats, in the order the model applies them."""
     if layers is None:
         paths = _block_paths(model)
     else:
@@ -377,7 +379,7 @@ def sise(model, x, layers=None, target=None, score="probability", threshold=0.0,
             or not 0 <= threshold < 1:
         raise ValueError(f"threshold (μ, relative to the largest average gradient) must be in "
                          f"[0, 1), got {threshold!r}")
-    paths = _resolve_paths(model, layers)
+    paths = resolve_paths(model, layers)
     setup = scores.prepare(model, x, target, score, pin_top1=True, batch_size=batch_size)
     x, targets = setup.x, setup.targets
     with tqdm(total=0, desc="SISE", unit="batch", disable=not progress, leave=False) as bar:

@@ -83,9 +83,9 @@ def passes(model, method: str, target=None, **options) -> dict:
         fwd, bwd = o["n_masks"], 0
     elif method == "sise":
         from .. import layers
-        from ..perturbation import _resolve_paths
+        from ..perturbation import resolve_paths
 
-        paths = _resolve_paths(model, o.get("layers"))
+        paths = resolve_paths(model, o.get("layers"))
         k = sum(int(layers.output_shape(p[-1])[-1]) for p in paths)
         fwd, bwd, exact = len(paths) + k, len(paths), False
     else:

@@ -12,7 +12,7 @@ anywhere else) and a model, and return NumPy numbers.
 Map shapes. For inputs ``x`` of shape (N, H, W, C) a map is (N, H, W) and the same mask applies
 to every channel; for signals (N, T, C) a map is (N, T). A map with ``x``'s full shape (an
 attribution) is first reduced over channels by the mean. Points are ranked by decreasing map
-value; ties keep their order of position (row-major), NaN ranks last.
+value; ties keep their order of position (row-major). Maps with NaN or inf are refused.
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._scoring import (baseline_input, check_batch, class_targets, masked_scores, on_points,
+                       rank_points, scores_fn, spatial_maps)
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -28,125 +31,25 @@ __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "bootstrap_interval"]
 
 
-# --------------------------------------------------------------------------------------------
-# shared machinery
-# --------------------------------------------------------------------------------------------
-
-
-def _spatial_maps(x: np.ndarray, maps) -> np.ndarray:
-    """Validate ``maps`` against ``x`` and return float (N, P) maps over the P spatial points."""
-    maps = np.asarray(maps, dtype=np.float64)
-    if x.ndim < 2:
-        raise ValueError(f"x must be a batch (N, ...) of inputs; got shape {x.shape}")
-    if x.ndim >= 3 and maps.shape == x.shape:
-        maps = maps.mean(axis=-1)  # attribution with channels: one value per point
-    spatial = x.shape[:-1] if x.ndim >= 3 else x.shape
-    if maps.shape != spatial:
-        raise ValueError(
-            f"maps of shape {maps.shape} do not fit x of shape {x.shape}: expected {spatial} "
-            f"(one value per point, shared by the channels) or {x.shape} (reduced by the mean "
-            "over channels)"
-        )
-    return maps.reshape(len(x), -1)
-
-
-def _ranks(maps2d: np.ndarray) -> np.ndarray:
-    """rank[i, p] = position of point p when sample i's points are sorted by decreasing value."""
-    m = np.where(np.isnan(maps2d), -np.inf, maps2d)
-    order = np.argsort(-m, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(m.shape[1])[None, :], axis=1)
-    return ranks.astype(np.int32)
-
-
-def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter
-
-    # blur along the spatial axes only (not samples, not channels)
-    sig = [0.0] + [float(sigma)] * (x.ndim - 2) + [0.0] if x.ndim >= 3 else [0.0, float(sigma)]
-    return gaussian_filter(x, sigma=sig, mode="reflect").astype(np.float32)
-
-
-def _baseline(x: np.ndarray, baseline, blur_sigma: float) -> np.ndarray:
-    if isinstance(baseline, str):
-        if baseline != "blur":
-            raise ValueError(f"baseline must be a number, an array or 'blur'; got {baseline!r}")
-        return _blur(x, blur_sigma)
-    b = np.asarray(baseline, np.float32)
-    try:
-        return np.broadcast_to(b, x.shape)
-    except ValueError:
-        raise ValueError(
-            f"baseline of shape {b.shape} does not broadcast to x of shape {x.shape}"
-        ) from None
-
-
-def _scores_fn(model, score: str, batch_size: int):
-    from .. import scores
-
-    scores.check_score(score)
-
-    def fn(xb):
-        return scores.class_scores(model, xb, score=score, batch_size=batch_size)
-
-    return fn
-
-
-def _targets(target, all_scores: np.ndarray) -> np.ndarray:
-    from .. import scores
-
-    n, num_classes = all_scores.shape
-    t = scores.resolve_targets(target, n, num_classes)
-    return np.where(t < 0, np.argmax(all_scores, axis=1), t).astype(np.int64)
-
-
-def _perturbed_scores(fn, x, base, ranks, counts, targets, mode, batch_size):
-    """Target scores of perturbed copies of x, shape (N, len(counts)).
-
-    Copy (i, j) shows x[i] on the ``counts[j]`` top-ranked points and ``base[i]`` elsewhere
-    (mode "keep"), or the reverse (mode "remove"). Copies are built and scored ``batch_size``
-    at a time, so memory does not grow with N or the number of steps.
-    """
-    n, s = len(x), len(counts)
+def _ranked_scores(fn, x, base, ranks, counts, targets, keep, batch_size):
+    """Target scores (N, len(counts)) of copy (i, j) of x[i] showing x on the ``counts[j]``
+    top-ranked points and ``base`` elsewhere (``keep``), or the reverse (selection by mask)."""
     counts = np.asarray(counts, np.int64)
-    shape = x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]
-    out = np.empty(n * s, np.float64)
-    pairs = np.arange(n * s)
-    for start in range(0, n * s, batch_size):
-        p = pairs[start : start + batch_size]
-        i, j = p // s, p % s
-        top = ranks[i] < counts[j][:, None]  # (B, P): the top-ranked points of each copy
-        top = top.reshape(len(p), *shape)
-        if x.ndim >= 3:
-            top = top[..., None]
-        xb = np.where(top, x[i], base[i]) if mode == "keep" else np.where(top, base[i], x[i])
-        out[start : start + len(p)] = fn(xb.astype(np.float32))[np.arange(len(p)), targets[i]]
-    return out.reshape(n, s)
+
+    def build(i, j):
+        top = on_points(x, ranks[i] < counts[j][:, None])
+        return np.where(top, x[i], base[i]) if keep else np.where(top, base[i], x[i])
+
+    return masked_scores(fn, targets, len(x), len(counts), build, batch_size)
 
 
 def _weighted_scores(fn, x, base, maps2d, targets, batch_size):
-    """Target scores of b + m̂ ⊙ (x − b), m̂ = each map clipped at 0 and divided by its max."""
-    m = np.clip(np.nan_to_num(maps2d, nan=0.0), 0.0, None)
+    """Target scores (N,) of b + m̂ ⊙ (x − b), m̂ = each map clipped at 0 and divided by its max."""
+    m = np.clip(maps2d, 0.0, None)
     peak = m.max(axis=1, keepdims=True)
-    m = np.divide(m, peak, out=np.zeros_like(m), where=peak > 0)
-    m = m.reshape((len(x),) + (x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]))
-    if x.ndim >= 3:
-        m = m[..., None]
-    out = np.empty(len(x), np.float64)
-    for start in range(0, len(x), batch_size):
-        s = slice(start, start + batch_size)
-        xb = (base[s] + m[s] * (x[s] - base[s])).astype(np.float32)
-        out[s] = fn(xb)[np.arange(len(xb)), targets[s]]
-    return out
-
-
-def _check_batch(model, x, batch_size):
-    """x checked like xai.explain's input (rank, channels, size, NaN, empty), and batch_size."""
-    from .._batching import check_batch_size
-    from ..explain import check_input
-
-    check_batch_size(batch_size)
-    return check_input(model, x)
+    m = on_points(x, np.divide(m, peak, out=np.zeros_like(m), where=peak > 0))
+    return masked_scores(fn, targets, len(x), 1, lambda i, j: base[i] + m[i] * (x[i] - base[i]),
+                         batch_size)[:, 0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +69,7 @@ def drop_increase(
     blur_sigma=5.0,
     return_scores=False,
     mode="mask",
+    per_sample=False,
 ):
     """Average Drop and Increase in Confidence (Chattopadhay et al. 2018, "Grad-CAM++", WACV,
     sec. 6): re-score ``x`` seen through its explanation map.
@@ -211,12 +115,16 @@ def drop_increase(
         Also return the per-sample ``"y"`` and ``"y_kept"`` (O_i) scores.
     mode : "mask" or "multiply"
         How the map turns ``x`` into the explained input (see above).
+    per_sample : bool
+        Return the per-sample terms, float64 (N,) arrays max(0, Y_i − O_i) / Y_i, [O_i > Y_i]
+        and max(0, O_i − Y_i) / (1 − Y_i), instead of their means.
 
     Returns
     -------
     dict
-        ``{"drop": float, "increase": float, "gain": float}`` (no gain for logits; plus ``"y"``,
-        ``"y_kept"``, ``"target"`` arrays when ``return_scores``).
+        ``{"drop": float, "increase": float, "gain": float}`` (no gain for logits; (N,) arrays
+        with ``per_sample``; plus ``"y"``, ``"y_kept"``, ``"target"`` arrays when
+        ``return_scores``).
     """
     if mode not in ("mask", "multiply"):
         raise ValueError(f"mode must be 'mask' or 'multiply', got {mode!r}")
@@ -227,35 +135,44 @@ def drop_increase(
     if isinstance(keep, bool) or not isinstance(keep, (int, float, np.integer, np.floating)) \
             or not 0.0 < float(keep) <= 1.0:
         raise ValueError(f"keep must be a fraction in (0, 1], got {keep!r}")
-    x = _check_batch(model, x, batch_size)
-    m = _spatial_maps(x, maps)
-    fn = _scores_fn(model, score, batch_size)
+    x = check_batch(model, x, batch_size)
+    m = spatial_maps(x, maps)
+    fn = scores_fn(model, score, batch_size)
     all_scores = fn(x)
-    targets = _targets(target, all_scores)
+    targets = class_targets(target, all_scores)
     y = all_scores[np.arange(len(x)), targets].astype(np.float64)
     if np.any(y <= 0):
         raise ValueError(
             f"drop is relative to the clean score Y, which must be > 0; {int(np.sum(y <= 0))} "
             f"sample(s) have {score} scores <= 0 (min {y.min():.4g}). Use score='probability'."
         )
-    base = _baseline(x, baseline, blur_sigma)
+    base = baseline_input(x, baseline, blur_sigma)
     if mode == "multiply":
         y_kept = _weighted_scores(fn, x, base, m, targets, batch_size)
     else:
         npts = m.shape[1]
         k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
-        y_kept = _perturbed_scores(fn, x, base, _ranks(m), [k], targets, "keep", batch_size)[:, 0]
-    out = {
-        "drop": float(np.mean(np.maximum(0.0, y - y_kept) / y)),
-        "increase": float(np.mean(y_kept > y)),
-    }
+        y_kept = _ranked_scores(fn, x, base, rank_points(m), [k], targets, True, batch_size)[:, 0]
+    terms = _drop_terms(y, y_kept, score)
+    out = terms if per_sample else _means(terms)
+    if return_scores:
+        out.update(y=y, y_kept=y_kept, target=targets)
+    return out
+
+
+def _means(terms: dict) -> dict:
+    return {name: float(np.mean(v)) for name, v in terms.items()}
+
+
+def _drop_terms(y, y_kept, score) -> dict:
+    """Per-sample drop max(0, Y − O)/Y, increase [O > Y] and, for probabilities, gain
+    max(0, O − Y)/(1 − Y) (0 when Y = 1)."""
+    out = {"drop": np.maximum(0.0, y - y_kept) / y,
+           "increase": (y_kept > y).astype(np.float64)}
     if score == "probability":
         room = 1.0 - y
         rise = np.maximum(0.0, y_kept - y)
-        out["gain"] = float(np.mean(np.divide(rise, room, out=np.zeros_like(rise),
-                                              where=room > 0)))
-    if return_scores:
-        out.update(y=y, y_kept=y_kept, target=targets)
+        out["gain"] = np.divide(rise, room, out=np.zeros_like(rise), where=room > 0)
     return out
 
 
@@ -266,8 +183,8 @@ def drop_increase(
 
 def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size, blur_sigma,
                return_curves):
-    x = _check_batch(model, x, batch_size)
-    m = _spatial_maps(x, maps)
+    x = check_batch(model, x, batch_size)
+    m = spatial_maps(x, maps)
     npts = m.shape[1]
     if steps is None:
         steps = min(npts, 50)
@@ -276,14 +193,14 @@ def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size,
     if steps > npts:
         raise ValueError(f"steps={steps} is more than the {npts} points of each input; use at "
                          f"most steps={npts} (one point per step).")
-    fn = _scores_fn(model, score, batch_size)
-    targets = _targets(target, fn(x))
+    fn = scores_fn(model, score, batch_size)
+    targets = class_targets(target, fn(x))
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = np.floor(fractions * npts + 0.5).astype(np.int64)
-    base = _baseline(x, baseline, blur_sigma)
+    base = baseline_input(x, baseline, blur_sigma)
     # deletion: the top `count` points take the baseline; insertion: only they show x
-    curves = _perturbed_scores(fn, x, base, _ranks(m), counts, targets,
-                               "remove" if mode == "deletion" else "keep", batch_size)
+    curves = _ranked_scores(fn, x, base, rank_points(m), counts, targets, mode == "insertion",
+                            batch_size)
     auc = np.trapezoid(curves, fractions, axis=1) if hasattr(np, "trapezoid") else \
         np.trapz(curves, fractions, axis=1)
     if return_curves:
@@ -386,10 +303,12 @@ def _with_intervals(row: dict, per_sample: dict, ci, n_boot, seed) -> dict:
     return row
 
 
-def _drop_and_increase(r: dict) -> dict:
-    """Per-sample drop max(0, Y − O)/Y and increase [O > Y] of a ``return_scores`` result."""
-    return {"drop": np.maximum(0.0, r["y"] - r["y_kept"]) / r["y"],
-            "increase": (r["y_kept"] > r["y"]).astype(np.float64)}
+def _drop_row(model, x, maps, row: dict, boot: dict, **options) -> dict:
+    """``row`` plus the mean drop, increase (and gain) of :func:`drop_increase` on ``maps``, with
+    the intervals of drop and increase."""
+    terms = drop_increase(model, x, maps, per_sample=True, **options)
+    return _with_intervals({**row, **_means(terms), "n": len(x)},
+                           {name: terms[name] for name in ("drop", "increase")}, **boot)
 
 
 @dataclass
@@ -457,11 +376,6 @@ class Faithfulness:
             + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
 
 
-def _gain(r: dict) -> dict:
-    """The Average Gain column when :func:`drop_increase` computed it (probabilities only)."""
-    return {"gain": r["gain"]} if "gain" in r else {}
-
-
 def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=None,
                  score="probability", baseline=0.0, blur_sigma=5.0,
                  batch_size=64, ci=None, n_boot=1000, seed=0) -> Faithfulness:
@@ -483,15 +397,10 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
     steps = int(auc_steps) if auc_steps is not None else min(points, 50)
     rows, multiply, auc = [], [], []
     for method, m in maps.items():
-        for k in keeps:
-            r = drop_increase(model, x, m, keep=k, return_scores=True, **common)
-            rows.append(_with_intervals({"method": method, "keep": k, "drop": r["drop"],
-                                         "increase": r["increase"], **_gain(r), "n": len(x)},
-                                        _drop_and_increase(r), **boot))
-        r = drop_increase(model, x, m, mode="multiply", return_scores=True, **common)
-        multiply.append(_with_intervals({"method": method, "drop": r["drop"],
-                                         "increase": r["increase"], **_gain(r), "n": len(x)},
-                                        _drop_and_increase(r), **boot))
+        rows += [_drop_row(model, x, m, {"method": method, "keep": k}, boot, keep=k, **common)
+                 for k in keeps]
+        multiply.append(_drop_row(model, x, m, {"method": method}, boot, mode="multiply",
+                                  **common))
         deletion = deletion_auc(model, x, m, steps, **common)
         insertion = insertion_auc(model, x, m, steps, **common)
         auc.append(_with_intervals({"method": method, "deletion_auc": float(deletion.mean()),

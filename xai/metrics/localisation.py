@@ -1,7 +1,8 @@
 """Where a map puts its mass: localisation numbers computed from maps and regions alone.
 
 * :func:`pointing_game` -- Zhang et al. 2018 (excitation backprop, sec. 4.2): a hit when the
-  map's maximum falls inside the object's region (within ``tolerance`` points).
+  map's maximum falls inside the object's region (within ``tolerance`` points); a flat map
+  is never a hit.
 * :func:`energy_share` -- the energy-based pointing game of Wang et al. 2020 (Score-CAM,
   sec. 5.2): Σ_{p ∈ region} L_p / Σ_p L_p, the share of the map's mass inside the region.
 * :func:`top_iou` and :func:`peak_distance` -- how far apart two maps are (e.g. one per class).
@@ -15,17 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._scoring import check_finite
+
 __all__ = ["pointing_game", "energy_share", "top_iou", "peak_distance", "box_mask",
            "border_mask", "object_mask"]
 
 
 def _batch(maps, name="maps") -> np.ndarray:
-    m = np.asarray(maps, dtype=np.float64)
+    m = check_finite(maps, name, "a map with them has no peak or mass to locate.")
     if m.ndim not in (2, 3):
         raise ValueError(f"{name} must be a batch, (N, H, W) or (N, T), got shape {m.shape} "
                          "(one map: maps[None])")
-    if not np.isfinite(m).all():
-        raise ValueError(f"{name} contain NaN or inf")
     return m
 
 
@@ -72,12 +73,26 @@ def _peaks(m: np.ndarray) -> np.ndarray:
     return np.stack(np.unravel_index(flat, m.shape[1:]), axis=1)
 
 
-def pointing_game(maps, regions, tolerance: float = 15) -> np.ndarray:
+def _pointing_peak(m: np.ndarray) -> tuple | None:
+    """Index of one map's peak for the pointing game: None when the map is flat (max == min);
+    among tied maxima the one closest to their centroid (the first in row-major order when
+    several are equally close)."""
+    if m.max() == m.min():
+        return None
+    top = np.argwhere(m == m.max())  # row-major order
+    return tuple(top[np.argmin(np.linalg.norm(top - top.mean(axis=0), axis=1))])
+
+
+def pointing_game(maps, regions, tolerance: float = 15, return_flat: bool = False):
     """Pointing game (Zhang et al. 2018, sec. 4.2): a hit when the map's maximum lies within
     ``tolerance`` points (Euclidean) of the region; the paper uses 15 pixels at 224 × 224.
 
-    Returns a bool (N,) array; the hit rate is its mean. On ties the first maximum in row-major
-    order is the peak.
+    A flat map (max == min, e.g. all zeros) points nowhere and is never a hit (taking its first
+    point would "hit" every region touching the corner). When a map has several tied maxima,
+    its peak is the tied maximum closest to their centroid.
+
+    Returns a bool (N,) array of hits; the hit rate is its mean. With ``return_flat``, also a
+    bool (N,) array marking the flat maps: ``(hits, flat)``.
     """
     from scipy.ndimage import distance_transform_edt
 
@@ -85,12 +100,15 @@ def pointing_game(maps, regions, tolerance: float = 15) -> np.ndarray:
     r = _regions(regions, m)
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 points, got {tolerance}")
-    hits = np.zeros(len(m), dtype=bool)
-    for i, peak in enumerate(_peaks(m)):
+    hits, flat = np.zeros(len(m), dtype=bool), np.zeros(len(m), dtype=bool)
+    for i in range(len(m)):
         if not r[i].any():
-            raise ValueError(f"region {i} is empty: every map needs a region with at least one point")
-        hits[i] = distance_transform_edt(~r[i])[tuple(peak)] <= tolerance
-    return hits
+            raise ValueError(f"region {i} is empty: every map needs a region with at least one "
+                             "point")
+        peak = _pointing_peak(m[i])
+        flat[i] = peak is None
+        hits[i] = not flat[i] and distance_transform_edt(~r[i])[peak] <= tolerance
+    return (hits, flat) if return_flat else hits
 
 
 def _top(m: np.ndarray, fraction: float) -> np.ndarray:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .faithfulness import _check_batch, _ranks, _scores_fn, _spatial_maps, _targets
+from ._scoring import (check_batch, class_targets, masked_scores, rank_points, scores_fn,
+                       spatial_maps, spatial_shape)
 
 __all__ = ["road", "noisy_linear_impute"]
 
@@ -87,7 +88,7 @@ def road(model, x, maps, fractions=(0.1, 0.3, 0.5, 0.7, 0.9), target=None,
     model : keras.Model
     x : array (N, H, W, C) or (N, T, C), in the model's input space.
     maps : (N, H, W) / (N, T) or x's full shape (averaged over channels); points ranked by
-        decreasing value, ties in row-major order.
+        decreasing value, ties in row-major order; NaN / inf are a ValueError.
     fractions : shares of the points removed, each in (0, 1) (the paper: 10 %, 20 %, ..., 90 %).
     target : None (each sample's top-1), an int or one per sample.
     score : "probability" (default) or "logit".
@@ -107,28 +108,30 @@ def road(model, x, maps, fractions=(0.1, 0.3, 0.5, 0.7, 0.9), target=None,
     blurred deletion / insertion with 9 steps; signals (T = 40) take milliseconds.
     """
     fr = np.asarray(fractions, np.float64)
-    if fr.ndim != 1 or not len(fr) or np.any((fr <= 0) | (fr >= 1)):
+    if fr.ndim != 1 or not len(fr) or not np.all((fr > 0) & (fr < 1)):
         raise ValueError(f"fractions must be shares of points in (0, 1), got {fractions!r}")
-    x = _check_batch(model, x, batch_size)
-    m = _spatial_maps(x, maps)
-    fn = _scores_fn(model, score, batch_size)
-    targets = _targets(target, fn(x))
-    ranks = _ranks(m)
-    npts = m.shape[1]
-    counts = np.clip(np.floor(fr * npts + 0.5).astype(np.int64), 1, npts - 1)
-    spatial = x.shape[1:-1] if x.ndim >= 3 else x.shape[1:]
-    rng = np.random.default_rng(seed)
-    curves = {"morf": np.empty((len(x), len(fr))), "lerf": np.empty((len(x), len(fr)))}
-    for i in range(len(x)):
-        span = float(x[i].max() - x[i].min())
-        images = [noisy_linear_impute(x[i], (ranks[i] < k if order == "morf"
-                                             else ranks[i] >= npts - k).reshape(spatial),
-                                      noise * span, rng)
-                  for order in ("morf", "lerf") for k in counts]
-        batch = np.asarray(images, np.float32)
-        s = np.concatenate([fn(batch[j:j + batch_size]) for j in range(0, len(batch),
-                                                                       batch_size)])
-        s = s[:, targets[i]]
-        curves["morf"][i], curves["lerf"][i] = s[:len(fr)], s[len(fr):]
+    x = check_batch(model, x, batch_size)
+    m = spatial_maps(x, maps)
+    fn = scores_fn(model, score, batch_size)
+    targets = class_targets(target, fn(x))
+    removed = _removal_rule(x, rank_points(m), fr, noise, np.random.default_rng(seed))
+    s = masked_scores(fn, targets, len(x), 2 * len(fr), removed, batch_size)
+    curves = {"morf": s[:, :len(fr)], "lerf": s[:, len(fr):]}
     morf, lerf = curves["morf"].mean(axis=1), curves["lerf"].mean(axis=1)
     return {**curves, "fractions": fr, "morf_mean": morf, "lerf_mean": lerf, "gap": lerf - morf}
+
+
+def _removal_rule(x, ranks, fractions, noise, rng):
+    """build(i, j) for the kernel: variant j < F removes the ``fractions[j]`` top-ranked points
+    (MoRF), variant F + j the same share of the bottom-ranked ones (LeRF), imputed in pair order
+    (so the seeded noise does not depend on batch_size)."""
+    npts, f = ranks.shape[1], len(fractions)
+    counts = np.clip(np.floor(fractions * npts + 0.5).astype(np.int64), 1, npts - 1)
+
+    def one(i, j):
+        k = counts[j % f]
+        gone = ranks[i] < k if j < f else ranks[i] >= npts - k
+        span = float(x[i].max() - x[i].min())
+        return noisy_linear_impute(x[i], gone.reshape(spatial_shape(x)), noise * span, rng)
+
+    return lambda i, j: np.stack([one(a, b) for a, b in zip(i, j)])

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .faithfulness import _check_batch, _scores_fn, _targets
+from ._scoring import check_batch, class_targets, method_maps, run_method, scores_fn
 
 __all__ = ["max_sensitivity"]
 
 
-def _run(method, options, seed=None):
-    """f(model, x, targets) -> maps, for a method name or a callable explainer. A registered
-    method that takes ``seed`` (RISE, SmoothGrad, ...) gets the metric's ``seed``, so its own
-    randomness is the same on every call and only the metric's change moves the map."""
-    if callable(method):
-        return lambda m, x, t: method(m, x, target=t, **options)
-    from .. import METHODS, explain
-
-    if method in METHODS and "seed" in METHODS[method].options() and seed is not None:
-        options = {"seed": seed, **options}
-    return lambda m, x, t: explain(m, x, method=method, target=t, **options)
-
-
-def _maps(out) -> np.ndarray:
-    """(N, -1) float64 maps; IG's (attr, delta) gives attr; NaN counts as 0."""
-    m = np.asarray(out[0] if isinstance(out, tuple) else out, np.float64)
-    return np.nan_to_num(m).reshape(len(m), -1)
+def _maps(out, method) -> np.ndarray:
+    """(N, -1) float64 maps (IG's (attr, delta) gives attr); NaN / inf refused."""
+    m = method_maps(out, method)
+    return m.reshape(len(m), -1)
 
 
 def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10, target=None,
@@ -58,7 +45,8 @@ def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10,
 
     Returns
     -------
-    float64 (N,) ≥ 0.
+    float64 (N,) ≥ 0. Maps with NaN / inf (clean or perturbed) are a ValueError naming the
+    method, not a change of 0.
     """
     if isinstance(n_perturbations, bool) or not isinstance(n_perturbations, (int, np.integer)) \
             or n_perturbations < 1:
@@ -66,15 +54,16 @@ def max_sensitivity(model, x, method="gradcam", radius=0.02, n_perturbations=10,
     if not radius > 0:
         raise ValueError(f"radius must be > 0 (a fraction of each sample's value range), got "
                          f"{radius!r}")
-    x = _check_batch(model, x, 64)
+    x = check_batch(model, x, 64)
     n, k = len(x), int(n_perturbations)
-    targets = _targets(target, _scores_fn(model, "logit", 64)(x))
-    run = _run(method, options, seed)
-    clean = _maps(run(model, x, targets))
+    targets = class_targets(target, scores_fn(model, "logit", 64)(x))
+    run = run_method(method, options, seed)
+    clean = _maps(run(model, x, targets), method)
     span = (x.reshape(n, -1).max(1) - x.reshape(n, -1).min(1)).reshape((n,) + (1,) * (x.ndim - 1))
     unit = np.random.default_rng(seed).uniform(-1.0, 1.0, (k,) + x.shape[1:]).astype(np.float32)
     noisy = (x[:, None] + radius * span[:, None] * unit[None]).reshape((n * k,) + x.shape[1:])
-    moved = _maps(run(model, noisy.astype(np.float32), np.repeat(targets, k))).reshape(n, k, -1)
+    moved = _maps(run(model, noisy.astype(np.float32), np.repeat(targets, k)), method)
+    moved = moved.reshape(n, k, -1)
     change = np.linalg.norm(moved - clean[:, None], axis=2).max(axis=1)
     if not relative:
         return change

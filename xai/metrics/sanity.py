@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._scoring import (check_batch, check_finite, class_targets, method_maps, pearson_rows,
+                       run_method, scores_fn)
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -20,27 +23,24 @@ __all__ = ["sanity_check", "randomisable_layers", "spearman", "map_ssim"]
 
 
 # ---------------------------------------------------------------------- similarity of maps
-def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of a with the same row of b, (N,). A constant row has no
-    correlation: 1 when both rows are equal constants, else 0 (never NaN)."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    ok = (na > 0) & (nb > 0)
-    r = np.divide((a * b).sum(axis=1), na * nb, out=np.zeros(len(a)), where=ok)
-    return np.where((na == 0) & (nb == 0), 1.0, np.clip(r, -1.0, 1.0))
-
-
 def spearman(maps_a, maps_b) -> np.ndarray:
     """Spearman rank correlation of each pair of maps (ranks with ties averaged, then Pearson),
-    float64 (N,). Maps are batches of any shape (N, ...); constant maps: see ``_pearson_rows``."""
+    float64 (N,). Maps are batches of any shape (N, ...). A constant map has no correlation: 1
+    against an equal constant map, else 0 (never NaN)."""
     from scipy.stats import rankdata
 
-    a = np.asarray(maps_a, np.float64).reshape(len(maps_a), -1)
-    b = np.asarray(maps_b, np.float64).reshape(len(maps_b), -1)
+    a, b = _pair(maps_a, maps_b)
+    return pearson_rows(rankdata(a.reshape(len(a), -1), axis=1),
+                        rankdata(b.reshape(len(b), -1), axis=1))
+
+
+def _pair(maps_a, maps_b) -> tuple[np.ndarray, np.ndarray]:
+    """Two batches of maps as float64, of the same shape and finite."""
+    a, b = check_finite(maps_a, "maps_a"), check_finite(maps_b, "maps_b")
     if a.shape != b.shape:
-        raise ValueError(f"maps of shapes {np.shape(maps_a)} and {np.shape(maps_b)} differ")
-    return _pearson_rows(rankdata(a, axis=1), rankdata(b, axis=1))
+        raise ValueError(f"maps of shapes {a.shape} and {b.shape} differ: compare one map of "
+                         "the same shape per sample")
+    return a, b
 
 
 def _unit(m: np.ndarray) -> np.ndarray:
@@ -52,10 +52,11 @@ def _unit(m: np.ndarray) -> np.ndarray:
 def map_ssim(maps_a, maps_b) -> np.ndarray:
     """SSIM (Wang et al. 2004, ``skimage.metrics.structural_similarity``) of each pair of
     non-negative maps (N, H, W) / (N, T), each first divided by its maximum (data range 1).
-    The Gaussian-free 7-point window shrinks to the map's smallest side (odd) on small maps."""
+    The Gaussian-free 7-point window shrinks to the map's smallest side (odd) on small maps.
+    Both batches must have the same shape and finite values."""
     from skimage.metrics import structural_similarity
 
-    a, b = _unit(np.asarray(maps_a, np.float64)), _unit(np.asarray(maps_b, np.float64))
+    a, b = (_unit(m) for m in _pair(maps_a, maps_b))
     win = min(7, min(a.shape[1:]))
     win -= 1 - win % 2
     if win < 3:
@@ -65,10 +66,10 @@ def map_ssim(maps_a, maps_b) -> np.ndarray:
                      for p, q in zip(a, b)])
 
 
-def _as_maps(out, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _as_maps(out, x: np.ndarray, method) -> tuple[np.ndarray, np.ndarray]:
     """(signed, absolute) one value per point: attributions of x's shape are summed over the
-    channels (signed), and their absolute values summed over the channels."""
-    m = np.nan_to_num(np.asarray(out[0] if isinstance(out, tuple) else out, np.float64))
+    channels (signed), and their absolute values summed over the channels. NaN / inf refused."""
+    m = method_maps(out, method)
     if m.shape == x.shape and x.ndim >= 3:
         return m.sum(axis=-1), np.abs(m).sum(axis=-1)
     return m, np.abs(m)
@@ -80,10 +81,19 @@ def _compare(ref, new) -> dict:
 
 
 # ------------------------------------------------------------------------- randomisation
-def randomisable_layers(model) -> list[str]:
-    """Names of the layers with trainable weights, in the order the model applies them (nested
-    models are walked into); the cascade randomises them from the last one backwards."""
-    return [layer.name for layer in _leaves(model) if layer.trainable_weights]
+def randomisable_layers(model, batchnorm: bool = False) -> list[str]:
+    """Names of the layers the cascade randomises, in the order the model applies them (nested
+    models walked into); the cascade goes from the last one backwards.
+
+    By default the layers whose trainable weights are learned parameters carrying the class
+    evidence (Conv1D/2D/3D, DepthwiseConv, SeparableConv, Dense, EinsumDense, ...: Adebayo et
+    al.'s "weights"). BatchNormalization layers are left out: their re-drawn scale and shift
+    and kept moving statistics are not such weights. ``batchnorm=True`` lists them too.
+    """
+    import keras
+
+    return [layer.name for layer in _leaves(model) if layer.trainable_weights
+            and (batchnorm or not isinstance(layer, keras.layers.BatchNormalization))]
 
 
 def _copy(model):
@@ -110,7 +120,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     maps of the trained model and of copies whose top k layers are randomised.
 
     Step 0 is the untouched copy; step k re-draws the weights of the k-th layer from the top
-    (and keeps the k − 1 above it random), until every layer with weights is random. Each
+    (and keeps the k − 1 above it random), until every layer of ``layers`` is random. Each
     trainable variable is re-drawn from a seeded normal with **that variable's own mean and
     standard deviation** (so the scale of each layer is kept; batch-norm moving statistics are
     not touched). The user's model is never modified. At each step, for the same targets as the
@@ -126,10 +136,11 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     model : keras.Model (Sequential, functional, nested, 1-D or 2-D)
     x : array (N, H, W, C) or (N, T, C) in the model's input space.
     method : a name of ``xai.METHODS``, or a callable ``f(model, x, target=..., **options)``
-        returning maps.
+        returning maps (maps with NaN / inf are a ValueError naming the method).
     target : None (the trained model's top-1), an int or one per sample.
-    layers : list of layer names to randomise, top first; default all layers with weights
-        (:func:`randomisable_layers`), from the last to the first.
+    layers : list of layer names to randomise, top first (any layer with trainable weights,
+        BatchNormalization included); default :func:`randomisable_layers` (no
+        BatchNormalization), from the last to the first.
     seed : int, seeds the re-drawn weights and, for a method with a ``seed`` option (RISE,
         SmoothGrad, ...), the method, so its own randomness is the same at every step.
     **options : passed to the method (``layer=``, ``batch_size=``, ``seed=``, ...). Pass
@@ -142,19 +153,16 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
     """
     import pandas as pd
 
-    from .faithfulness import _check_batch, _scores_fn, _targets
-    from .robustness import _run
-
-    x = _check_batch(model, x, 64)
+    x = check_batch(model, x, 64)
     order = list(reversed(randomisable_layers(model))) if layers is None else list(layers)
-    known = set(randomisable_layers(model))
+    known = set(randomisable_layers(model, batchnorm=True))
     missing = [name for name in order if name not in known]
     if missing:
         raise ValueError(f"layers {missing} have no trainable weights or do not exist; choose "
                          f"among {sorted(known)}")
-    targets = _targets(target, _scores_fn(model, "logit", 64)(x))
-    run = _run(method, options, seed)
-    ref = _as_maps(run(model, x, targets), x)
+    targets = class_targets(target, scores_fn(model, "logit", 64)(x))
+    run = run_method(method, options, seed)
+    ref = _as_maps(run(model, x, targets), x, method)
     copy = _copy(model)
     by_name = {layer.name: layer for layer in _leaves(copy)}
     rng = np.random.default_rng(seed)
@@ -163,7 +171,7 @@ def sanity_check(model, x, method="gradcam", target=None, layers=None, seed=0,
         if step:
             _randomise(by_name[name], rng)
             _refresh(copy, by_name[name])
-        for metric, values in _compare(ref, _as_maps(run(copy, x, targets), x)).items():
+        for metric, values in _compare(ref, _as_maps(run(copy, x, targets), x, method)).items():
             rows.append({"step": step, "layer": name, "metric": metric,
                          "mean": float(values.mean()), "std": float(values.std())})
     return pd.DataFrame(rows)
@@ -175,7 +183,7 @@ def _refresh(model, layer) -> None:
     from .. import layers
 
     final = layers.final_layer_path(model)
-    if final and final[-1] is layer and not layers._plain_dense(layer):
+    if final and final[-1] is layer and not layers.plain_dense(layer):
         layers.clear_cache(model)
 
 
