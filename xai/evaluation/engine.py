@@ -206,9 +206,33 @@ def _targets(model, x, labels, target) -> np.ndarray:
                      f"{target!r}")
 
 
-def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed, target,
-                timing) -> list:
+def _shard_options(x, metric_options: dict) -> dict:
+    """Each metric's options, with ``baseline="blur"`` replaced by the shard's blurred inputs,
+    blurred once per shard and sigma rather than once per method and metric."""
+    from ..metrics import blurred
+
+    cache, out = {}, {}
+    for name, options in metric_options.items():
+        options = dict(options)
+        if isinstance(options.get("baseline"), str) and options["baseline"] == "blur":
+            sigma = float(options.pop("blur_sigma", 5.0))
+            if sigma not in cache:
+                cache[sigma] = blurred(x, sigma)
+            options["baseline"] = cache[sigma]
+        out[name] = options
+    return out
+
+
+def _subset_options(options: dict, j: np.ndarray, n: int) -> dict:
+    """Per-sample arrays among the options (a cached baseline) restricted to samples ``j``."""
+    return {k: (v[j] if isinstance(v, np.ndarray) and v.ndim and len(v) == n else v)
+            for k, v in options.items()}
+
+
+def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, exclude, seed,
+                target, timing) -> list:
     regions = shard.regions()
+    metric_options = _shard_options(x, metric_options)
     targets = _targets(model, x, shard.labels, target)
     seeds = np.array([sample_seed(seed, i, 2) for i in shard.ids], np.int64)
     rows = []
@@ -229,7 +253,8 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed, 
         timing.setdefault(label, []).append((len(idx), time.perf_counter() - start))
         for name in metrics:
             metric = METRICS[name]
-            if (metric.reruns and spec is None) or (metric.regions and regions is None):
+            if (metric.reruns and spec is None) or (metric.regions and regions is None) \
+                    or (label, name) in exclude:
                 continue
             sub = _members([shard.ids[i] for i in idx], seed, subsets.get(name, 1.0))
             if not sub.any():
@@ -237,7 +262,8 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed, 
             j = idx[sub]
             ctx = Context(model, x[j], targets[j], seed, seeds[j], explain,
                           None if regions is None else regions[j])
-            values = metric.function(ctx, maps[sub], **metric_options.get(name, {}))
+            values = metric.function(ctx, maps[sub], **_subset_options(
+                metric_options.get(name, {}), j, len(x)))
             for row_metric, v in values.items():
                 rows += [(shard.ids[i], int(shard.labels[i]), int(targets[i]), label,
                           row_metric, float(val)) for i, val in zip(j, np.asarray(v))]
@@ -245,8 +271,8 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed, 
 
 
 def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=None, *,
-             metric_options=None, subsets=None, target="top1", seed=0, shard_size=64,
-             overwrite=False, progress=True):
+             metric_options=None, subsets=None, exclude=(), target="top1", seed=0,
+             shard_size=64, recipe=None, overwrite=False, progress=True):
     """Evaluate ``methods`` with ``metrics`` on every sample of ``data``, with the ``random``
     and ``constant`` baseline maps; one row per sample × method × row metric.
 
@@ -266,9 +292,13 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     subsets : {method label or metric: fraction} -- a costly method or metric runs on the
         samples whose id-seeded uniform draw is below the fraction (about that share of the
         data, the same samples for every costly entry); baselines always run on all samples.
+    exclude : (method label, metric) pairs not computed (e.g. max-sensitivity of RISE, which
+        re-runs 500 masks per perturbation); the manifest lists them.
     target : "top1" (each sample's predicted class, on the logits) or "label".
     seed : the run's seed; each sample's own seeds derive from it and the sample's id.
     shard_size : samples per shard (a shard is written whole, or not at all).
+    recipe : JSON-able facts that rebuild this run (e.g. ``{"study": ..., "setting": ...}``),
+        kept in the manifest for the spot check (:mod:`xai.studies`).
     overwrite : start again when ``out`` holds a run with other settings (else a ValueError).
     progress : a progress bar over the shards, with its time estimate.
 
@@ -288,8 +318,10 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     metric_options = dict(metric_options or {})
     specs = _specs(methods, seed)
     subsets = _check_fractions(subsets, [s.label for s in specs] + metrics)
+    exclude = sorted({(str(m), str(k)) for m, k in exclude})
     settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
                          shard_size, target)
+    settings.update(exclude=[list(e) for e in exclude], recipe=recipe)
     out = None if out is None else Path(out)
     manifest = {"settings": settings, "shards": {}}
     if out is not None:
@@ -311,8 +343,8 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
                 yield shard
 
     for shard, x in _prefetched(todo()):
-        rows = _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, seed,
-                           target, timing)
+        rows = _shard_rows(model, shard, x, specs, metrics, metric_options, subsets,
+                           set(exclude), seed, target, timing)
         data_bytes = _shard_bytes(rows)
         if out is not None:
             name = f"shard-{shard.index:05d}.csv.gz"

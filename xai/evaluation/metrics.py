@@ -69,6 +69,13 @@ def _pointing_game(c, maps, **options):
     return {"pointing_game": hit.astype(np.float64), "flat_map": flat.astype(np.float64)}
 
 
+def _masked_reclassification(c, maps, **options):
+    from .. import metrics
+    out = metrics.masked_reclassification(c.model, c.x, maps, seeds=c.sample_seeds,
+                                          progress=False, **options)
+    return {f"masked_{k}": v for k, v in out.items()}
+
+
 def _energy_share(c, maps, **options):
     from .. import metrics
     return {"energy_share": metrics.energy_share(maps, c.regions, **options)}
@@ -84,6 +91,10 @@ METRICS: dict[str, Metric] = {
     "pointing_game": Metric(_pointing_game, {"pointing_game": True, "flat_map": None},
                             regions=True),
     "energy_share": Metric(_energy_share, {"energy_share": True}, regions=True),
+    "masked_reclassification": Metric(_masked_reclassification, {
+        "masked_area": None, "masked_kept": True, "masked_drop": False,
+        "masked_kept_random": True, "masked_drop_random": False, "masked_kept_centre": True,
+        "masked_drop_centre": False}),
 }
 
 
