@@ -150,13 +150,13 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
 
 
 def run_setting(results, name: str, profile: str = "offline", smoke: bool = False,
-                progress: bool = True):
-    """Evaluate one setting into its samples folder (finished shards are kept) and return its
-    per-sample table with a ``setting`` column."""
+                progress: bool = True, study: str = "evaluation"):
+    """Evaluate one setting of ``study`` into its samples folder (finished shards are kept)
+    and return its per-sample table with a ``setting`` column."""
     from .evaluation import evaluate
 
-    out = samples_dir(results, "evaluation", name)
-    table = evaluate(**evaluation_setting(name, profile, smoke), out=out, progress=progress)
+    out = samples_dir(results, study, name)
+    table = evaluate(**BUILDERS[study](name, profile, smoke), out=out, progress=progress)
     return table.assign(setting=name)
 
 
@@ -172,7 +172,7 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
 
     out = Path(out)
     recipe = json.loads((out / "manifest.json").read_text())["settings"]["recipe"]
-    setting = evaluation_setting(recipe["setting"], recipe["profile"], recipe["smoke"])
+    setting = BUILDERS[recipe["study"]](recipe["setting"], recipe["profile"], recipe["smoke"])
     table = load_table(out)
     rng = np.random.default_rng(seed)
     first = table.groupby("method", sort=False).sample(1, random_state=rng)
@@ -193,3 +193,8 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     result = pd.concat(checked, ignore_index=True)
     result["ok"] = (result["committed"] - result["recomputed"]).abs() <= atol
     return result[["sample", "method", "metric", "committed", "recomputed", "ok"]]
+
+
+#: study name -> f(setting, profile, smoke) giving :func:`xai.evaluation.evaluate`'s arguments;
+#: a manifest's ``recipe`` names one, so :func:`spot_check` can rebuild any committed table
+BUILDERS = {"evaluation": evaluation_setting}
