@@ -46,7 +46,8 @@ env: $(BIN)/.installed
 test: env browser
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 	@if [ -d "$(XAI_ASSETS)" ]; then \
-	  out=$$(mktemp -d); echo "nbval: re-executing $(EXECUTED)/*.ipynb (outputs to $$out)"; \
+	  out=$$(mktemp -d); cp -r FinalResults/. "$$out"/; \
+	  echo "nbval: re-executing $(EXECUTED)/*.ipynb on a copy of FinalResults/ ($$out)"; \
 	  XAI_OUTPUT_DIR=$$out TQDM_DISABLE=1 $(BIN)/python -m pytest $(NBVAL_FLAGS) -q \
 	    -p no:cacheprovider $(EXECUTED); status=$$?; rm -rf "$$out"; exit $$status; \
 	else echo "nbval skipped: the executed notebooks use the offline assets, not found at $(XAI_ASSETS)"; fi

@@ -160,6 +160,66 @@ def run_setting(results, name: str, profile: str = "offline", smoke: bool = Fals
     return table.assign(setting=name)
 
 
+def run_evaluation(results, settings=EVALUATION_SETTINGS, profile="offline", smoke=False,
+                   progress=True):
+    """Every setting of notebook 08 (:func:`run_setting`), one long table with a ``setting``
+    column; settings whose model or data is missing are skipped with a message."""
+    import pandas as pd
+
+    tables = []
+    for name in settings:
+        try:
+            tables.append(run_setting(results, name, profile, smoke, progress))
+        except FileNotFoundError as err:
+            print(f"{name}: SKIPPED ({err})")
+    return pd.concat(tables, ignore_index=True)
+
+
+def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=False):
+    """Forward and backward passes per sample of every method in each setting
+    (:func:`xai.evaluation.passes_table`): the deterministic part of a method's cost."""
+    import pandas as pd
+
+    from .evaluation import passes_table
+    frames = []
+    for name in settings:
+        try:
+            s = evaluation_setting(name, profile, smoke)
+        except FileNotFoundError:
+            continue
+        frames.append(passes_table(s["model"], s["methods"], s["seed"]).assign(setting=name))
+    return pd.concat(frames, ignore_index=True)[["setting", "method", "forward", "backward",
+                                                 "exact"]]
+
+
+def evaluation_findings(summary, metrics=("deletion", "insertion", "mufidelity",
+                                          "max_sensitivity", "pointing_game")):
+    """Per setting and metric: how many methods the paired tests call better than, worse than
+    or within noise of the random map, the best method by its mean (its mean and interval), and
+    the constant map's mean -- the numbers the prose of notebook 08 and the README cite."""
+    import pandas as pd
+
+    rows = []
+    for (setting, metric), t in summary.groupby(["setting", "metric"], sort=False):
+        if metric not in metrics:
+            continue
+        real = t[~t["method"].isin(("random", "constant"))]
+        best = real.loc[real["mean"].idxmax() if t["higher_is_better"].iloc[0]
+                        else real["mean"].idxmin()]
+        base = {b: t.loc[t["method"] == b, "mean"] for b in ("random", "constant")}
+        counts = real["vs_random"].value_counts()
+        rows.append({"setting": setting, "metric": metric, "methods": len(real),
+                     "better than random": int(counts.get("better", 0)),
+                     "within noise": int(counts.get("within noise", 0)),
+                     "worse than random": int(counts.get("worse", 0)),
+                     "best": best["method"],
+                     "best mean [95 % CI]": f"{best['mean']:.3f} [{best['lo']:.3f}, "
+                                            f"{best['hi']:.3f}]",
+                     **{b: f"{v.iloc[0]:.3f}" if len(v) else "not measured"
+                        for b, v in base.items()}})
+    return pd.DataFrame(rows)
+
+
 def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     """Recompute ``n_rows`` seeded random rows of a committed per-sample table (at least one
     per method) from scratch and compare them with the committed values.
@@ -168,7 +228,7 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     (|difference| ≤ ``atol``, the precision the summaries print)."""
     import pandas as pd
 
-    from .evaluation import evaluate, load_table
+    from .evaluation import METRICS, evaluate, load_table
 
     out = Path(out)
     recipe = json.loads((out / "manifest.json").read_text())["settings"]["recipe"]
@@ -183,8 +243,10 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
         kwargs = dict(setting, data=setting["data"].subset(rows["sample"].unique()),
                       methods={} if method in ("random", "constant")
                       else {method: setting["methods"][method]})
+        kwargs["metrics"] = [m for m in setting["metrics"]
+                             if set(METRICS[m].higher) & set(rows["metric"])]
         kwargs["subsets"] = {k: v for k, v in setting["subsets"].items()
-                             if k in kwargs["methods"] or k in setting["metrics"]}
+                             if k in kwargs["methods"] or k in kwargs["metrics"]}
         kwargs.pop("recipe")
         new = evaluate(**kwargs, progress=False)
         merged = rows.merge(new, on=["sample", "method", "metric"], how="left",

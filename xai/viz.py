@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["overlay", "attribution_to_map", "resize", "diverging", "grid", "signal_strip", "save",
+           "sanity_figure",
            "DIVERGING_CMAP", "MAP_CMAP"]
 
 #: default colormap of signed attributions (blue < 0 < red, white at 0)
@@ -457,6 +458,35 @@ def save(fig, path, dpi=120):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=_NO_STAMPS.get(path.suffix.lower()))
     return path
+
+
+def sanity_figure(curves, layers):
+    """The cascading-randomisation curves of :func:`xai.metrics.sanity_curves`: |Spearman| and
+    SSIM of each method's maps against the trained model's after each randomised layer, one
+    line per method, labelled at its end (the signed Spearman repeats |Spearman| for CAMs,
+    which are ≥ 0, so it is left out)."""
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(curves["method"]))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+    for ax, metric in zip(axes, ("spearman_abs", "ssim")):
+        for i, m in enumerate(methods):
+            c = curves[(curves["method"] == m) & (curves["metric"] == metric)]
+            ax.plot(c["step"], c["mean"], marker="os^Dv"[i % 5], ms=3, lw=1.2,
+                    color=plt.cm.tab20(i / max(1, len(methods) - 1)), label=m)
+        ax.set_xticks(range(len(layers) + 1), ["none", *layers], rotation=60, ha="right",
+                      fontsize=7)
+        ax.set_xlabel("randomised down to layer (cumulative)", fontsize=8)
+        ax.set_title({"spearman_abs": "|Spearman| rank correlation", "ssim": "SSIM"}[metric],
+                     fontsize=9)
+        ax.axhline(0.5, color="grey", lw=0.6, ls="--")
+        ax.axhline(0, color="grey", lw=0.5)
+    axes[0].set_ylabel("similarity to the trained model's maps")
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("Sanity check: maps while the top layers are randomised (dashed: the 0.5 "
+                 "fail line)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 #: file metadata that would change the bytes from one run or matplotlib version to the next

@@ -27,12 +27,13 @@ from .localisation import (border_mask, box_mask, energy_share, object_mask, pea
 from .reclassification import centre_region, masked_reclassification, random_region
 from .road import noisy_linear_impute, road
 from .robustness import max_sensitivity
-from .sanity import map_ssim, randomisable_layers, sanity_check, spearman
+from .sanity import (map_ssim, randomisable_layers, sanity_check, sanity_curves,
+                     sanity_verdict, spearman)
 
 __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "bootstrap_interval", "mufidelity",
            "grid_cells", "pointing_game", "energy_share", "top_iou", "peak_distance",
            "box_mask", "border_mask", "object_mask", "max_sensitivity", "sanity_check",
-           "randomisable_layers", "spearman", "map_ssim", "passes", "cost", "road",
+           "randomisable_layers", "sanity_curves", "sanity_verdict", "spearman", "map_ssim", "passes", "cost", "road",
            "noisy_linear_impute", "masked_reclassification", "random_region", "centre_region",
            "blurred"]

@@ -19,7 +19,8 @@ from ._scoring import (check_batch, check_finite, class_targets, method_maps, pe
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["sanity_check", "randomisable_layers", "spearman", "map_ssim"]
+__all__ = ["sanity_check", "sanity_curves", "sanity_verdict", "randomisable_layers",
+           "spearman", "map_ssim"]
 
 
 # ---------------------------------------------------------------------- similarity of maps
@@ -194,3 +195,31 @@ def _leaves(model) -> list:
     from .. import layers
 
     return [p[-1] for p in layers.walk(model) if not isinstance(p[-1], keras.Model)]
+
+
+def sanity_curves(model, x, methods: dict, layers=None, seed=0) -> "pd.DataFrame":
+    """:func:`sanity_check` of several methods, ``{label: name or (name, options)}``, stacked
+    with a ``method`` column (progress bars off)."""
+    import pandas as pd
+
+    from .. import METHODS
+    frames = []
+    for label, spec in methods.items():
+        name, options = (spec, {}) if isinstance(spec, str) else spec
+        options = {k: v for k, v in options.items() if k != "progress"}
+        if "progress" in METHODS[name].options():
+            options["progress"] = False
+        frames.append(sanity_check(model, x, name, layers=layers, seed=seed, **options)
+                      .assign(method=label))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sanity_verdict(curves, threshold: float = 0.5) -> "pd.DataFrame":
+    """The last step of :func:`sanity_curves` per method (metrics as columns) and ``fails``:
+    |Spearman| still above ``threshold`` once every listed layer is random (Adebayo et al.
+    2018: such maps do not depend on what the model learned)."""
+    last = curves[curves["step"] == curves["step"].max()]
+    table = last.pivot(index="method", columns="metric", values="mean")
+    table = table.loc[list(dict.fromkeys(curves["method"]))]
+    table["fails"] = table["spearman_abs"] > threshold
+    return table
