@@ -122,7 +122,9 @@ def test_mnist1d_headline_matches_table_and_readme():
     ("03_mnist1d.ipynb", "mnist1d/deletion_insertion.csv", ["deletion_auc", "insertion_auc"]),
     ("04_hmt.ipynb", "hmt/deletion_insertion.csv", ["deletion_auc", "insertion_auc"]),
     ("04_hmt.ipynb", "hmt/per_class_accuracy.csv", ["accuracy"]),
-    ("01_part1_cams_across_classifiers.ipynb", "part1/masked_reclassification.csv", ["area_kept"]),
+    ("01_part1_cams_across_classifiers.ipynb", "part1/masked_reclassification.csv",
+     ["area", "cam", "cam_lo", "cam_hi", "random", "centre", "d_random", "d_random_lo",
+      "d_random_hi", "d_centre", "d_centre_lo", "d_centre_hi"]),
     ("05_chest_xray.ipynb", "xray/accuracy.csv", ["recall"]),
     ("05_chest_xray.ipynb", "xray/region_share.csv", ["false positive", "true negative"]),
     ("06_layers_depth.ipynb", "depth/depth_faithfulness.csv", ["deletion_auc", "insertion_auc"]),
@@ -132,10 +134,24 @@ def test_mnist1d_headline_matches_table_and_readme():
 def test_checked_numbers_are_the_committed_tables(name, table, columns):
     frame = pd.read_csv(ROOT / "FinalResults" / table)
     shown = _checked_output(name)
-    digits = 2 if name.startswith("01") else 3
     for column in columns:
         for value in frame[column]:
-            assert f"{value:.{digits}f}" in shown, (table, column, value)
+            assert f"{value:.3f}" in shown, (table, column, value)
+
+
+def test_part1_prose_numbers_are_the_checked_table():
+    """The three-decimal numbers of notebook 01's prose and of the README's Part 1 masked
+    re-classification paragraph are printed by the notebook's checked cell."""
+    shown = _checked_output("01_part1_cams_across_classifiers.ipynb")
+    notebook = _read(ROOT / "notebooks" / "01_part1_cams_across_classifiers.ipynb")
+    prose = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    readme = [p for p in (ROOT / "README.md").read_text().split("\n\n")
+              if "part1/masked_reclassification" in p]
+    assert readme, "README: the Part 1 masked re-classification paragraph names its table"
+    numbers = re.findall(r"(?<![\d.])-?\d\.\d{3}(?![\d])", "\n".join(prose + readme))
+    assert len(numbers) > 10
+    missing = sorted({n for n in numbers if n not in shown})
+    assert not missing, f"not in notebook 01's checked output: {missing}"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -336,3 +336,56 @@ def test_rank_table_orders_best_first_with_paired_ties():
     ins = stats.rank_table(swapped, HIB, n_boot=300).query("metric == 'insertion'")
     ranks = ins.set_index("method")["rank"]
     assert ranks["good"] < ranks["random"]  # paired noise 0.01: separated
+
+
+def _pairs_table():
+    """Group a: m and two controls on 5 samples, differences m − c1 = (.1, .2, .3, −.4, .5)
+    and m − c2 = (.1, .2, .3, .4, .5); group b: c1 equal to m, no c2."""
+    m = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    cols = {("a", "m"): m, ("a", "c1"): m - [0.1, 0.2, 0.3, -0.4, 0.5],
+            ("a", "c2"): m - [0.1, 0.2, 0.3, 0.4, 0.5],
+            ("b", "m"): np.array([0.0, 1.0, 0.0, 1.0, 1.0]),
+            ("b", "c1"): np.array([0.0, 1.0, 0.0, 1.0, 1.0])}
+    return pd.DataFrame([{"method": g, "sample": f"s{i}", "metric": k, "value": v}
+                         for (g, k), values in cols.items() for i, v in enumerate(values)])
+
+
+def test_paired_rows_hand_example():
+    r = stats.paired_rows(_pairs_table(), [("m", "c1"), ("m", "c2")], n_boot=500, alpha=0.2)
+    assert list(r.columns) == ["method", "metric", "control", "n", "mean", "lo", "hi",
+                               "mean_control", "lo_control", "hi_control", "d", "d_lo", "d_hi",
+                               "p", "p_holm", "difference"]
+    assert list(zip(r["method"], r["control"])) == [("a", "c1"), ("a", "c2"), ("b", "c1"),
+                                                    ("b", "c2")]
+    a1, a2, b1, b2 = (r.iloc[i] for i in range(4))
+    assert a1["n"] == a2["n"] == b1["n"] == 5 and b2["n"] == 0
+    assert a1["mean"] == pytest.approx(0.7) and a1["mean_control"] == pytest.approx(0.56)
+    assert a1["d"] == pytest.approx(0.14) and a2["d"] == pytest.approx(0.3)
+    assert a2["mean_control"] == pytest.approx(0.4)
+    # exact signed-rank p, by hand: ranks 1..5; W- = 4 for c1 (P(W- <= 4) = 7/32), 0 for c2
+    assert a1["p"] == pytest.approx(14 / 32) and a2["p"] == pytest.approx(2 / 32)
+    # identical columns: d = 0 exactly, interval [0, 0], p = 1
+    assert (b1["d"], b1["d_lo"], b1["d_hi"], b1["p"]) == (0.0, 0.0, 0.0, 1.0)
+    # Holm over the 3 tests of the whole table: 3 × 2/32, 2 × 14/32, then 1
+    assert a2["p_holm"] == pytest.approx(6 / 32) and a1["p_holm"] == pytest.approx(28 / 32)
+    assert b1["p_holm"] == 1.0 and np.isnan(b2["p_holm"]) and np.isnan(b2["d"])
+    assert list(r["difference"]) == ["within noise", "higher", "within noise", "not tested"]
+    # all differences ≥ 0.1: so is every resampled mean
+    assert a2["d_lo"] >= 0.1 - 1e-12 and a2["d_hi"] <= 0.5 + 1e-12
+    d = (_pairs_table().query("method == 'a'").pivot(index="sample", columns="metric",
+                                                     values="value"))
+    assert (a1["d"], a1["d_lo"], a1["d_hi"]) == pytest.approx(
+        stats.bootstrap_mean((d["m"] - d["c1"]).to_numpy(), n_boot=500))
+
+
+def test_paired_rows_pairs_on_samples_not_row_order_and_errors():
+    table = _pairs_table()
+    shuffled = table.sample(frac=1, random_state=1)
+    pd.testing.assert_frame_equal(stats.paired_rows(table, [("m", "c2")], n_boot=200),
+                                  stats.paired_rows(shuffled, [("m", "c2")], n_boot=200))
+    with pytest.raises(ValueError, match="no metric"):
+        stats.paired_rows(table, [("m", "c3")])
+    with pytest.raises(ValueError, match="pairs"):
+        stats.paired_rows(table, [])
+    with pytest.raises(ValueError, match="two values"):
+        stats.paired_rows(table, [("m", "c1")], by=())
