@@ -55,26 +55,26 @@ def _run(path, tmp, assets, **parameters):
 
 
 def test_xray_accuracy_is_an_independent_count(tmp_path, assets):
+    import xai
+
     out = _run(XRAY, tmp_path, assets) / "xray"
     # smoke: the first 8 files of each class, read and resized here with PIL (nearest), as
     # Keras' flow_from_directory does, and classified by the model loaded here
     folder = assets / "chest_xray" / "kermany_test"
     model = keras.models.load_model(assets / "xray_models" / "pneumonia_cnn_am1codes.h5",
                                     compile=False)
-    correct, confusion = {}, np.zeros((2, 2), int)
-    for label, cls in enumerate(("NORMAL", "PNEUMONIA")):
-        files = sorted(folder.glob(f"{cls}/*.jpeg"))[:8]
-        x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((150, 150), Image.NEAREST))
-                      for f in files]).astype(np.float32) / 255
-        pred = (model.predict(x, verbose=0)[:, 0] > 0.5).astype(int)
-        correct[cls] = int((pred == label).sum())
-        confusion[label] = np.bincount(pred, minlength=2)
+    files = [f for cls in ("NORMAL", "PNEUMONIA")
+             for f in sorted(folder.glob(f"{cls}/*.jpeg"))[:8]]
+    x = np.stack([np.asarray(Image.open(f).convert("RGB").resize((150, 150), Image.NEAREST))
+                  for f in files]).astype(np.float32) / 255
+    y = np.repeat([0, 1], 8)
+    pred = (model.predict(x, verbose=0)[:, 0] > 0.5).astype(int)
     acc = pd.read_csv(out / "accuracy.csv").set_index("class")
-    assert acc.loc["NORMAL", "correct"] == correct["NORMAL"]
-    assert acc.loc["PNEUMONIA", "correct"] == correct["PNEUMONIA"]
-    assert acc.loc["all (accuracy)", "recall"] == pytest.approx(sum(correct.values()) / 16)
+    assert acc.loc["NORMAL", "correct"] == (pred[y == 0] == 0).sum()
+    assert acc.loc["PNEUMONIA", "correct"] == (pred[y == 1] == 1).sum()
+    assert acc.loc["all (accuracy)", "recall"] == pytest.approx((pred == y).mean())
     np.testing.assert_array_equal(pd.read_csv(out / "confusion.csv", index_col=0).to_numpy(),
-                                  confusion)
+                                  [np.bincount(pred[y == c], minlength=2) for c in (0, 1)])
 
     regions = pd.read_csv(out / "region_share.csv")
     area = regions.groupby("region")["area"].first()
@@ -85,9 +85,44 @@ def test_xray_accuracy_is_an_independent_count(tmp_path, assets):
     values = regions[groups].to_numpy()
     assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1
     assert set(regions["measure"]) == {"mass share", "peak inside"}
-    covered = pd.read_csv(out / "border_covered.csv")
-    assert covered.loc[0, "accuracy"] == pytest.approx(sum(correct.values()) / 16)
-    for name in ("false_positives.png", "true_positives.png", "region_share.png"):
+    # Holm (1979) by hand over the 36 tests: k-th smallest p times (36 - k + 1), running max
+    assert len(regions) == 36
+    raw = regions["FP vs TN p"].to_numpy()
+    order = np.argsort(raw, kind="stable")
+    adjusted = np.minimum(1, np.maximum.accumulate((36 - np.arange(36)) * raw[order]))
+    np.testing.assert_allclose(regions["FP vs TN p (Holm)"].to_numpy()[order], adjusted)
+
+    # flat maps and unscaled magnitude: the group sizes counted here, and the maps recomputed
+    is_group = {"true positive": (y == 1) & (pred == 1), "false positive": (y == 0) & (pred == 1),
+                "true negative": (y == 0) & (pred == 0), "false negative": (y == 1) & (pred == 0)}
+    magnitude = pd.read_csv(out / "map_magnitude.csv")
+    assert len(magnitude) == 2 * 3 * 4  # layers x methods x groups
+    for (layer, method), t in magnitude.groupby(["layer", "method"]):
+        raw_maps = xai.explain(model, x, method=method, layer=layer, target=1, normalize=False,
+                               progress=False).reshape(len(x), -1)
+        for _, row in t.iterrows():
+            pick = is_group[row["group"]]
+            assert row["maps"] == pick.sum()
+            assert row["flat"] == (raw_maps[pick].max(1) == raw_maps[pick].min(1)).sum()
+            if pick.any():
+                assert row["max"] == pytest.approx(raw_maps[pick].max(1).mean(), rel=1e-5)
+                assert row["max lo"] <= row["max"] <= row["max hi"]
+
+    # the border-covered check, recomputed here: 15 px on each side set to each X-ray's mean
+    covered = x.copy()
+    grey = x.mean(axis=(1, 2, 3), keepdims=True)
+    for band in (np.s_[:, :15], np.s_[:, -15:], np.s_[:, :, :15], np.s_[:, :, -15:]):
+        covered[band] = np.broadcast_to(grey, covered[band].shape)
+    pred_cov = (model.predict(covered, verbose=0)[:, 0] > 0.5).astype(int)
+    cover = pd.read_csv(out / "border_covered.csv").set_index("input")
+    assert cover.loc["as is", "accuracy"] == pytest.approx((pred == y).mean())
+    row = cover.loc["border band covered"]
+    assert row["changed"] == (pred_cov != pred).sum()
+    assert row["to pneumonia"] == ((pred_cov == 1) & (pred == 0)).sum()
+    assert row["false positives"] == ((pred_cov == 1) & (y == 0)).sum()
+    assert row["accuracy"] == pytest.approx((pred_cov == y).mean())
+    for name in ("false_positives.png", "true_positives.png", "region_share.png",
+                 "map_magnitude.png"):
         assert (out / name).stat().st_size > 5_000
 
 

@@ -126,7 +126,9 @@ def test_mnist1d_headline_matches_table_and_readme():
      ["area", "cam", "cam_lo", "cam_hi", "random", "centre", "d_random", "d_random_lo",
       "d_random_hi", "d_centre", "d_centre_lo", "d_centre_hi"]),
     ("05_chest_xray.ipynb", "xray/accuracy.csv", ["recall"]),
-    ("05_chest_xray.ipynb", "xray/region_share.csv", ["false positive", "true negative"]),
+    ("05_chest_xray.ipynb", "xray/region_share.csv",
+     ["false positive", "true negative", "FP vs TN p", "FP vs TN p (Holm)"]),
+    ("05_chest_xray.ipynb", "xray/border_covered.csv", ["accuracy", "normal recall"]),
     ("06_layers_depth.ipynb", "depth/depth_faithfulness.csv", ["deletion_auc", "insertion_auc"]),
     ("07_class_specific.ipynb", "class_specific/separation.csv", ["IoU cat vs dog"]),
     ("08_evaluation.ipynb", "evaluation/sanity_last_step.csv", ["spearman_abs"]),
@@ -160,6 +162,30 @@ def test_colab_cell_is_the_one_in_tools(source):
     assert colab_cell.colab_cell(_read(source)).source == colab_cell.COLAB_CELL, (
         f"{source.name}: its Colab cell differs from tools/colab_cell.py; run "
         "`python tools/colab_cell.py` (and make run-all)")
+
+
+def test_xray_numbers_are_the_committed_tables():
+    """05's checked output prints every unscaled magnitude with its interval, and its prose and
+    the README cite the border-covered counts of border_covered.csv."""
+    shown = _checked_output("05_chest_xray.ipynb")
+    magnitude = pd.read_csv(ROOT / "FinalResults" / "xray" / "map_magnitude.csv")
+    for _, row in magnitude[magnitude["maps"] > 0].iterrows():
+        for column in ("max", "max lo", "max hi", "mean", "mean lo", "mean hi"):
+            assert f"{row[column]:.3g}" in shown, (row["layer"], row["method"], row["group"],
+                                                   column)
+    cover = pd.read_csv(ROOT / "FinalResults" / "xray" / "border_covered.csv").set_index("input")
+    before, after = cover.loc["as is"], cover.loc["border band covered"]
+    count = {k: (int(before[k]), int(after[k])) for k in ("images", "changed", "false positives")}
+    cited = [f"{count['changed'][1]} of {count['images'][1]}",
+             "{} → {}".format(*count["false positives"]),
+             f"{before['accuracy']:.3f} → {after['accuracy']:.3f}"]
+    prose = "\n".join(c.source for c in _read(ROOT / "notebooks" / "05_chest_xray.ipynb").cells
+                      if c.cell_type == "markdown")
+    readme = (ROOT / "README.md").read_text()
+    for number in cited:
+        assert number in prose, f"05's prose does not cite {number!r} from border_covered.csv"
+    for number in cited[:2]:
+        assert number in readme, f"README does not cite {number!r} from border_covered.csv"
 
 
 def test_evaluation_summary_is_the_checked_output():
