@@ -95,7 +95,7 @@ def _methods(args) -> int:
 
 
 def _demo(args) -> int:
-    from .demo import serve
+    from .demo_server import serve
     try:
         serve(args.port, args.host, args.open)
     except OSError as exc:
