@@ -1,5 +1,6 @@
 """The command line (xai/cli.py): files written per image, the same map as the library, one clear
 line and exit code 2 for bad input, and nothing left in the output folder when it fails."""
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import pytest
 from skimage import data
 
 import xai
-from xai import cli, models
+from image_bombs import png_declaring
+from xai import _startup, cli, models
 
 MOBILENET = ["--option", "alpha=0.25"]
 
@@ -89,7 +91,103 @@ def test_methods_and_layers_listings(assets, capsys):
     assert "conv_pw_13_relu  (default)" in lines and "conv1" in lines
 
 
-def test_python_dash_m_xai_runs_the_command_line():
+def test_python_dash_m_xai_runs_the_command_line_without_tensorflow_noise():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     done = subprocess.run([sys.executable, "-m", "xai", "methods"], capture_output=True,
-                          text=True)
+                          text=True, env=env)
     assert done.returncode == 0 and done.stdout.split()[0] == "gradcam"
+    assert done.stderr == ""  # TensorFlow 2.21 printed 8 lines of C++ start-up logs here
+
+
+@pytest.mark.parametrize("argv,orig_argv,expected", [
+    (["/venv/bin/xai", "explain"], ["/venv/bin/python", "/venv/bin/xai", "explain"], True),
+    (["-m"], ["python", "-m", "xai", "demo"], True),
+    (["-m"], ["python", "-m", "pytest", "tests"], False),
+    (["/venv/bin/jupyter-lab"], ["python", "/venv/bin/jupyter-lab"], False),
+    (["-c"], ["python", "-c", "import xai"], False),
+])
+def test_only_the_command_line_quiets_tensorflow(monkeypatch, argv, orig_argv, expected):
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "orig_argv", orig_argv)
+    assert _startup.command_line() is expected
+
+
+def test_tensorflow_start_up_lines_below_the_level_are_dropped():
+    notice = (b"WARNING: All log messages before absl::InitializeLog() is called are written "
+              b"to STDERR\n")
+    info = (b"I0000 00:00:1796100506.993279   17070 port.cc:153] oneDNN custom operations "
+            b"are on.\n"
+            b"I0000 00:00:1796100507.170817   17070 cpu_feature_guard.cc:227] This TensorFlow "
+            b"binary is optimized to use available CPU instructions.\n"
+            b"To enable the following instructions: AVX2 FMA, rebuild TensorFlow.\n")
+    error = b"E0000 00:00:1796100507.2 17070 cuda_dnn.cc:8310] Unable to register cuDNN\n"
+    other = b"a line that is not a log line\n"
+    assert _startup.filter_log(other + notice + info + error, 3) == other
+    assert _startup.filter_log(other + notice + info + error, 2) == other + error
+    # a line after a kept log line is kept; after a dropped one, it continues it
+    assert _startup.filter_log(error + other + info + other, 1) == error + other
+    assert _startup.filter_log(notice + info, 0) == notice + info
+
+
+# ------------------------------------------------------------------ checks before any work
+def _never(*args, **kwargs):
+    raise AssertionError("the command did work it should have refused to start")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from helpers import gap_net
+    path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
+    gap_net(size=32, classes=3).save(path)
+    return path
+
+
+@pytest.fixture
+def small_photo(tmp_path):
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), data.chelsea()[::10, ::10, ::-1])
+    return path
+
+
+def test_out_with_dot_dot_leaves_no_empty_folder(small_photo, tiny_model, tmp_path,
+                                                 monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["explain", small_photo.name, "--model", str(tiny_model),
+                     "--out", "a/../b", "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "photo.png"]  # no a/
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "photo_gradcam.npy", "photo_gradcam.png"]
+    assert "wrote 2 files to a/../b" in capsys.readouterr().out
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_work(small_photo, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.setattr(models, "load", _never)
+    (tmp_path / "taken").write_text("")
+    assert cli.main(["explain", str(small_photo), "--out", str(tmp_path / "taken")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_duplicate_image_names_are_refused_before_any_work(small_photo, tmp_path, monkeypatch,
+                                                           capsys):
+    monkeypatch.setattr(models, "load", _never)
+    monkeypatch.setattr(xai.data, "load_image", _never)
+    (tmp_path / "other").mkdir()
+    twin = tmp_path / "other" / "photo.jpg"
+    twin.write_bytes(small_photo.read_bytes())
+    out = tmp_path / "out"
+    assert cli.main(["explain", str(small_photo), str(twin), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"xai: error: {small_photo} and {twin} would write the same output files "
+                   "(photo_*); give the images distinct names")
+    assert not out.exists()
+
+
+def test_a_decompression_bomb_is_refused_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(models, "load", _never)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_declaring(8000, 8000))
+    assert cli.main(["explain", str(bomb), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"xai: error: cannot read {bomb}: ")
+    assert "8000 x 8000 = 64,000,000 pixels" in err and "XAI_MAX_PIXELS" in err

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from image_bombs import jpeg_declaring, png_declaring
 from xai import data
 
 
@@ -257,3 +258,52 @@ def test_centre_crop_is_the_largest_centred_square():
     assert data.centre_crop(square).shape == (5, 5, 3)
     with pytest.raises(ValueError, match="centre_crop takes an image"):
         data.centre_crop(np.zeros(5))
+
+
+# ----------------------------------------------------------------------- the pixel budget
+def _never_decode(*args, **kwargs):
+    raise AssertionError("cv2.imdecode was called on an image over the pixel budget")
+
+
+@pytest.mark.parametrize("bomb,declared", [
+    (png_declaring(30000, 30000), "more than 178,956,970 pixels"),  # over PIL's own bound too
+    (png_declaring(8000, 8000), "8000 x 8000 = 64,000,000 pixels"),
+    (png_declaring(10000, 10000), "10000 x 10000 = 100,000,000 pixels"),  # PIL would warn
+    (jpeg_declaring(60000, 1000), "60000 x 1000 = 60,000,000 pixels"),
+], ids=["png-900M", "png-64M", "png-100M", "jpeg-60M"])
+def test_a_decompression_bomb_is_refused_from_its_header(bomb, declared, tmp_path, monkeypatch,
+                                                         recwarn):
+    import cv2
+    import tracemalloc
+    assert len(bomb) < 1000
+    monkeypatch.setattr(cv2, "imdecode", _never_decode)
+    (tmp_path / "bomb.png").write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        for read in (lambda: data.decode_image(bomb),
+                     lambda: data.load_image(tmp_path / "bomb.png")):
+            with pytest.raises(data.ImageTooLargeError) as refused:
+                read()
+            message = str(refused.value)
+            assert declared in message and "limit of 50,000,000 (xai.data.MAX_PIXELS)" in message
+            assert "resize it" in message and "XAI_MAX_PIXELS" in message
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # nothing of the declared size was allocated
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+def test_the_pixel_budget_can_be_lowered_or_raised(tmp_path, monkeypatch):
+    photo = np.zeros((30, 40, 3), np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert data.load_image(tmp_path / "photo.png").shape == (30, 40, 3)
+    monkeypatch.setattr(data, "MAX_PIXELS", 1000)
+    with pytest.raises(data.ImageTooLargeError, match="40 x 30 = 1,200 pixels.*limit of 1,000"):
+        data.load_image(tmp_path / "photo.png")
+    monkeypatch.setenv("XAI_MAX_PIXELS", "1200")  # the environment variable wins
+    assert data.load_image(tmp_path / "photo.png").shape == (30, 40, 3)
+    assert data.check_image_size((tmp_path / "photo.png").read_bytes()) == (30, 40)
+    monkeypatch.setenv("XAI_MAX_PIXELS", "lots")
+    with pytest.raises(ValueError, match="XAI_MAX_PIXELS must be a whole number"):
+        data.load_image(tmp_path / "photo.png")

@@ -1,4 +1,8 @@
 """xai: visual explanations (CAMs, gradients, perturbations) for Keras 3 CNN classifiers."""
+from . import _startup
+
+if _startup.command_line():  # before TensorFlow is imported: no C++ start-up lines
+    _startup.import_tensorflow()
 from .explain import REGISTRY, explain, map_methods
 # importing the method modules registers their methods
 from .cam import scorecam, smooth_gradcampp, weighted_cam

@@ -95,7 +95,7 @@ def _methods(args) -> int:
 
 
 def _demo(args) -> int:
-    from .demo import serve
+    from .demo_server import serve
     try:
         serve(args.port, args.host, args.open)
     except OSError as exc:
@@ -126,6 +126,8 @@ def _explain(args) -> int:
     method = xai.METHODS[args.method]
     if args.layer and method.layer != "one":
         raise CommandError(f"method {args.method!r} takes no --layer")
+    _check_distinct_names(args.images)
+    out = _output_folder(args.out)
     images = [_read_image(path) for path in args.images]
     zm = _load_model(args)
     x_img = xai.viz.resize(images, zm.input_size, "area")
@@ -143,17 +145,37 @@ def _explain(args) -> int:
         raise CommandError(str(exc).splitlines()[0]) from None
     maps = result if method.returns == "map" else xai.viz.attribution_to_map(result, "abs_sum")
     overlays = [xai.viz.overlay(img, m) for img, m in zip(x_img, maps)]
-    out = Path(args.out)
-    written = _write_all(out, [Path(p).stem for p in args.images], args.method, overlays, result)
+    try:
+        written = _write_all(out, [Path(p).stem for p in args.images], args.method, overlays,
+                             result)
+    except OSError as exc:
+        raise CommandError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     top = zm.decode(probs, top=5) if zm.decode else [
         [(int(i), str(int(i)), float(p[i])) for i in np.argsort(-p)[:5]] for p in probs]
     for path, predictions in zip(args.images, top):
         print(f"{path}: " + ", ".join(f"{name} ({i}) {p:.3f}" for i, name, p in predictions))
-    print(f"wrote {len(written)} files to {out} in {time.perf_counter() - started:.1f} s")
+    print(f"wrote {len(written)} files to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
 # ------------------------------------------------------------------------------- helpers
+def _check_distinct_names(paths):
+    """Outputs are named after the images' file names: refuse two alike before any work."""
+    for i, path in enumerate(paths):
+        for other in paths[:i]:
+            if Path(other).stem == Path(path).stem:
+                raise CommandError(f"{other} and {path} would write the same output files "
+                                   f"({Path(path).stem}_*); give the images distinct names")
+
+
+def _output_folder(text) -> Path:
+    """--out with ``..`` resolved first, so that ``a/../b`` does not leave an empty ``a/``."""
+    out = Path(text).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {text} is a file, not a folder; choose another --out")
+    return out
+
+
 def _read_image(path):
     import xai.data
     if not Path(path).is_file():
@@ -194,8 +216,6 @@ def _write_all(out: Path, stems, method, overlays, result) -> list[Path]:
 
     import xai.viz
     names = [f"{stem}_{method}" for stem in stems]
-    if len(set(names)) != len(names):
-        raise CommandError("two images have the same file name; give distinct names")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".xai-") as tmp:
         staged = []

@@ -4,12 +4,16 @@ paediatric chest X-rays, labelled ImageNet photos, image files.
 Loaders return plain NumPy arrays in the space the models expect; they know nothing about
 explanation methods. Images are read with OpenCV (``cv2.imdecode``), which handles JPEG, PNG,
 TIFF and BMP, grayscale and RGBA, and 16-bit files, and works the same for files on disk and
-members of a zip archive.
+members of a zip archive. Before decoding, the size an image declares in its header is checked
+against :data:`MAX_PIXELS`, so a small file claiming a huge size (a decompression bomb) is refused
+without allocating its pixels.
 """
 from __future__ import annotations
 
+import io
 import os
 import random
+import warnings
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -27,6 +31,9 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "centre_crop",
     "decode_image",
+    "MAX_PIXELS",
+    "ImageTooLargeError",
+    "check_image_size",
     "mnist1d",
     "load_kather",
     "load_kather_tfds",
@@ -140,11 +147,61 @@ def _as_hw(size):
     return int(h), int(w)
 
 
+#: The most pixels (width x height) an image file may declare; ``$XAI_MAX_PIXELS``, when set,
+#: takes precedence. 50 million is a 50-megapixel photo, about 150 MB decoded.
+MAX_PIXELS = 50_000_000
+
+
+class ImageTooLargeError(ValueError):
+    """An image file declares more pixels than :data:`MAX_PIXELS`."""
+
+
+def _max_pixels() -> int:
+    text = os.environ.get("XAI_MAX_PIXELS", "").strip()
+    if not text:
+        return int(MAX_PIXELS)
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"XAI_MAX_PIXELS must be a whole number of pixels, got {text!r}")
+    return int(text)
+
+
+def check_image_size(data, what: str = "the image") -> tuple[int, int]:
+    """(H, W) of an image file's bytes, read from its header only (PIL's lazy ``Image.open``).
+
+    Raises :class:`ImageTooLargeError` when the image declares more than :data:`MAX_PIXELS`
+    pixels (``$XAI_MAX_PIXELS`` when set; PIL itself refuses more than twice
+    ``PIL.Image.MAX_IMAGE_PIXELS``), and ValueError when the header is not an image's.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    limit = _max_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+        declared = f"{w} x {h} = {w * h:,} pixels"
+    except Image.DecompressionBombError:  # PIL's own bound, 2 x Image.MAX_IMAGE_PIXELS
+        w = h = None
+        declared = (f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels (twice "
+                    "PIL.Image.MAX_IMAGE_PIXELS)")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValueError(f"could not decode {what} as an image (supported: "
+                         f"{', '.join(IMAGE_EXTENSIONS)})") from None
+    if w is None or w * h > limit:
+        raise ImageTooLargeError(
+            f"{what} declares {declared}, more than the limit of {limit:,} "
+            "(xai.data.MAX_PIXELS): resize it first, or raise the limit with the environment "
+            "variable XAI_MAX_PIXELS if you trust the file")
+    return h, w
+
+
 def _decode(buf: bytes | np.ndarray, what: str) -> np.ndarray:
-    """Bytes of an image file -> uint8 RGB (H, W, 3)."""
+    """Bytes of an image file -> uint8 RGB (H, W, 3), refusing more than MAX_PIXELS pixels."""
     import cv2
 
     arr = np.frombuffer(buf, np.uint8) if isinstance(buf, (bytes, bytearray)) else buf
+    check_image_size(memoryview(arr), what)
     # IMREAD_COLOR: gray -> 3 channels, alpha dropped, 16-bit -> 8-bit, EXIF orientation applied
     img = cv2.imdecode(arr, cv2.IMREAD_COLOR)
     if img is None:

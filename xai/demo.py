@@ -4,22 +4,24 @@ a class and a layer, and see the map.
 Standard library only (``http.server``) and one self-contained page (``demo.html``: no fonts,
 scripts or styles from anywhere else, no telemetry), so it runs with no internet and adds no
 dependency. Models are loaded once, on first use; explanations run one at a time in a worker
-thread, and the page polls their progress. Errors come back as one readable line.
+thread, and the page polls their progress. Errors come back as one readable line of JSON.
+
+This module is the work (models, sample images, checked requests, jobs); ``xai.demo_server`` is
+the HTTP server.
 """
 from __future__ import annotations
 
 import base64
-import itertools
-import json
+import binascii
 import os
+import queue
+import secrets
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
@@ -34,6 +36,7 @@ class DemoModel:
     load: Callable          # () -> xai.models.ZooModel
     classes: Callable       # () -> list of class names
     domain: str             # "photos" or "xray"
+    hint: str = ""          # how to give it another model
 
 
 def _xray_model():
@@ -65,7 +68,9 @@ MODELS = {
                            ("inceptionv3", "InceptionV3"), ("xception", "Xception"),
                            ("densenet121", "DenseNet121"))},
     "xray": DemoModel("Pneumonia CNN (chest X-ray, 150×150, sigmoid)", _xray_model,
-                      lambda: list(XRAY_CLASSES), "xray"),
+                      lambda: list(XRAY_CLASSES), "xray",
+                      "set XAI_XRAY_MODEL to a binary Keras X-ray classifier (one sigmoid unit, "
+                      "or two outputs: NORMAL, PNEUMONIA)"),
 }
 
 
@@ -83,26 +88,44 @@ def samples() -> dict:
 # ------------------------------------------------------------------------------- the work
 @dataclass
 class Job:
+    request: dict | None = None  # the checked request, dropped once it has run
     progress: float = 0.0
     done: bool = False
     error: str | None = None
     result: dict | None = None
     started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None  # time.monotonic() when done
+
+
+class Busy(Exception):
+    """Too many explanations are waiting (HTTP 503)."""
 
 
 class Demo:
-    """The state behind the server: loaded models, the sample images, the jobs."""
+    """The state behind the server: loaded models, the sample images, the jobs.
+
+    One worker thread runs the explanations, one at a time (TensorFlow, 2 cores). At most
+    ``max_waiting`` jobs wait or run, more are refused; a finished job is forgotten after
+    ``keep_seconds``, or when ``max_finished`` newer ones have finished.
+    """
+
+    max_waiting = 8
+    max_finished = 32
+    keep_seconds = 600.0
 
     def __init__(self):
-        self.models, self.jobs, self.ids = {}, {}, itertools.count(1)
+        self.models, self.jobs = {}, {}
         self.samples = samples()
-        self.lock = threading.Lock()  # one explanation at a time (TensorFlow, 2 cores)
+        self.loading = threading.Lock()  # one model load at a time
+        self.jobs_lock = threading.Lock()
+        self.queue = queue.SimpleQueue()
+        threading.Thread(target=self._work, daemon=True, name="xai-demo-worker").start()
 
     def model(self, key):
-        if key not in MODELS:
-            raise ValueError(f"unknown model {key!r}")
-        if key not in self.models:
-            self.models[key] = MODELS[key].load()
+        key = _model_key(key)
+        with self.loading:
+            if key not in self.models:
+                self.models[key] = MODELS[key].load()
         return self.models[key]
 
     def options(self) -> dict:
@@ -121,52 +144,120 @@ class Demo:
         return {"layers": xai.layers.spatial_layer_names(zm.model), "default": default}
 
     def classes(self, key) -> list:
-        return MODELS[key].classes()
+        return MODELS[_model_key(key)].classes()
+
+    def sample(self, domain, name):
+        """The path or loader of a bundled image."""
+        if not isinstance(domain, str) or domain not in self.samples:
+            raise ValueError(f"unknown domain {_show(domain)}; choose one of "
+                             f"{', '.join(self.samples)}")
+        names = self.samples[domain]
+        if not isinstance(name, str) or name not in names:
+            raise ValueError(f"no sample image {_show(name)} in {domain}; choose one of "
+                             f"{_some(list(names)) or 'none (no sample images found)'}")
+        return names[name]
 
     def image(self, domain, name) -> np.ndarray:
         import xai.data
-        source = self.samples.get(domain, {}).get(name)
-        if source is None:
-            raise ValueError(f"no sample image {name!r}")
+        source = self.sample(domain, name)
         return xai.data.load_image(source) if isinstance(source, Path) else source()
 
-    def submit(self, request: dict) -> int:
-        job_id = next(self.ids)
-        self.jobs[job_id] = job = Job()
-        threading.Thread(target=self._run, args=(job, request), daemon=True).start()
+    def check(self, request) -> dict:
+        """The request, checked before it waits: a JSON object naming a known model and method,
+        a class of that model, a layer, and an uploaded image or a sample image."""
+        import xai
+        if not isinstance(request, dict):
+            raise ValueError('the request must be a JSON object such as {"model": "mobilenet", '
+                             f'"method": "gradcam", "sample": "chelsea"}}, not {_kind(request)}')
+        key = _model_key(request.get("model", "mobilenet"))
+        method = request.get("method", "gradcam")
+        if not isinstance(method, str) or method not in xai.METHODS:
+            raise ValueError(f"unknown method {_show(method)}; choose one of "
+                             f"{', '.join(xai.METHODS)}")
+        layer = request.get("layer")
+        if layer is not None and not isinstance(layer, str):
+            raise ValueError(f"layer must be a layer name or null, not {_kind(layer)}")
+        checked = {"model": key, "method": method, "layer": layer or None,
+                   "target": _target(request.get("target"), self.classes(key))}
+        if request.get("image") not in (None, ""):
+            checked["image"] = _upload(request["image"])
+        else:
+            checked["source"] = self.sample(request.get("domain", "photos"),
+                                            request.get("sample", "chelsea"))
+        return checked
+
+    def submit(self, request) -> str:
+        """Check a request and queue it; its job id (unguessable)."""
+        checked = self.check(request)
+        with self.jobs_lock:
+            self._prune()
+            waiting = sum(not job.done for job in self.jobs.values())
+            if waiting >= self.max_waiting:
+                raise Busy(f"the demo is busy: {waiting} explanations are waiting; try again "
+                           "when one has finished")
+            job_id = secrets.token_urlsafe(16)
+            self.jobs[job_id] = job = Job(checked)
+        self.queue.put(job)
         return job_id
 
-    def _run(self, job: Job, request: dict):
-        try:
-            with self.lock:
+    def job(self, job_id: str) -> Job | None:
+        with self.jobs_lock:
+            self._prune()
+            return self.jobs.get(job_id)
+
+    def _prune(self):
+        """Forget finished jobs older than keep_seconds, and all but the newest max_finished."""
+        now = time.monotonic()
+        finished = sorted((job.finished, key) for key, job in self.jobs.items() if job.done)
+        excess = len(finished) - self.max_finished
+        for i, (when, key) in enumerate(finished):
+            if i < excess or now - when > self.keep_seconds:
+                del self.jobs[key]
+
+    def close(self):
+        """Stop the worker thread once the queued jobs have run."""
+        self.queue.put(None)
+
+    def _work(self):
+        while (job := self.queue.get()) is not None:
+            try:
                 job.started = time.perf_counter()
-                job.result = self._explain(request, job)
-        except Exception as exc:  # shown in the page as one line, never as a traceback
-            traceback.print_exc()
-            job.error = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        job.done = True
+                job.result = self._explain(job.request, job)
+            except Exception as exc:  # shown in the page as one line, never as a traceback
+                if not isinstance(exc, (ValueError, TypeError, OSError)):
+                    traceback.print_exc()
+                job.error = _one_line(exc)
+            job.request = None
+            job.finished = time.monotonic()  # before done: _prune sorts done jobs by it
+            job.done = True
 
     def _explain(self, request: dict, job: Job) -> dict:
         import xai
+        import xai.data
         import xai.viz
-        key, method = request.get("model", "mobilenet"), request.get("method", "gradcam")
-        if method not in xai.METHODS:
-            raise ValueError(f"unknown method {method!r}")
-        image = self._request_image(request)
+        key, method, target = request["model"], request["method"], request["target"]
+        if "image" in request:
+            image = xai.data.decode_image(request["image"])
+        else:
+            source = request["source"]
+            image = xai.data.load_image(source) if isinstance(source, Path) else source()
         zm = self.model(key)
         x_img = xai.viz.resize([image], zm.input_size, "area")
         x = zm.preprocess(x_img)
         names = self.classes(key)
-        target = _target(request.get("target"), names)
+        probs = xai.scores.class_scores(zm.model, x, "probability")[0]
+        if len(probs) != len(names):
+            raise ValueError(f"the {key} model gives {len(probs)} class scores, but the demo "
+                             f"knows {len(names)} classes ({_some(names)}); "
+                             + (MODELS[key].hint or f"give it a model with {len(names)}"))
         options = {"progress": lambda done, total: setattr(job, "progress", done / total)}
         if xai.METHODS[method].layer == "one":
-            options["layer"] = request.get("layer") or zm.default_layer
+            options["layer"] = request["layer"] or zm.default_layer
         if "seed" in xai.METHODS[method].options():
             options["seed"] = 0
         if key == "xray":  # its sigmoid saturates (p ≈ 0.99): explain the logit
             options["score"] = "logit"
         result = xai.explain(zm.model, x, method=method, target=target, **options)[0]
-        probs = xai.scores.class_scores(zm.model, x, "probability")[0]
         explained = int(target if target is not None else np.argmax(probs))
         shown = result if result.ndim == 2 else xai.viz.attribution_to_map(result[None],
                                                                            "abs_sum")[0]
@@ -178,104 +269,73 @@ class Demo:
                 "explained": names[explained], "method": method,
                 "seconds": round(time.perf_counter() - job.started, 2)}
 
-    def _request_image(self, request) -> np.ndarray:
-        import xai.data
-        if request.get("image"):
-            data = request["image"].split(",", 1)[-1]
-            try:
-                return xai.data.decode_image(base64.b64decode(data))
-            except (ValueError, TypeError):
-                raise ValueError("the uploaded file is not an image this demo can read "
-                                 "(PNG, JPEG, TIFF, BMP or WebP)") from None
-        return self.image(request.get("domain", "photos"), request.get("sample", "chelsea"))
+
+def _show(value, width=40) -> str:
+    """A user's value in an error message, shortened."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _target(text, names):
-    if text in (None, "", "top-1"):
+def _kind(value) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false",
+             int: "a number", float: "a number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _some(names, n=5) -> str:
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def _one_line(exc) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:500]
+
+
+def _model_key(key) -> str:
+    if not isinstance(key, str) or key not in MODELS:
+        raise ValueError(f"unknown model {_show(key)}; choose one of {', '.join(MODELS)}")
+    return key
+
+
+def _target(value, names) -> int | None:
+    """A class index from a class name, an index (a number or its digits), or None (top-1)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "top-1")):
         return None
-    if str(text).isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"target must be a class name or index, not {_kind(value)}")
+    text = str(value).strip()
+    if text.isascii() and text.isdigit():
+        if int(text) >= len(names):
+            raise ValueError(f"class {int(text)} is outside 0..{len(names) - 1}")
         return int(text)
-    wanted = str(text).strip().lower().replace(" ", "_")
+    wanted = text.lower().replace(" ", "_")
     for i, name in enumerate(names):
         if name.lower() == wanted:
             return i
-    raise ValueError(f"unknown class {text!r}: pick one of the list")
+    raise ValueError(f"unknown class {_show(value)}: give a class name ({_some(names)}) or an "
+                     f"index in 0..{len(names) - 1}")
+
+
+def _upload(image) -> bytes:
+    """The bytes of an uploaded image (a base64 data URL), its size checked from its header."""
+    import xai.data
+    if not isinstance(image, str):
+        raise ValueError("image must be a data URL (data:image/png;base64,...), not "
+                         f"{_kind(image)}")
+    try:
+        data = base64.b64decode(image.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("image is not a base64 data URL (data:image/png;base64,...)") from None
+    try:
+        xai.data.check_image_size(data, "the uploaded image")
+    except xai.data.ImageTooLargeError:
+        raise
+    except ValueError:
+        raise ValueError("the uploaded file is not an image this demo can read "
+                         "(PNG, JPEG, TIFF, BMP or WebP)") from None
+    return data
 
 
 def _png(rgb) -> str:
     import cv2
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(np.asarray(rgb)[..., ::-1]))
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
-
-
-# ------------------------------------------------------------------------------- the server
-def make_handler(demo: Demo):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # quiet
-            pass
-
-        def _send(self, status, body, kind="application/json"):
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _guard(self, fn):
-            try:
-                self._send(200, fn())
-            except Exception as exc:
-                self._send(400, {"error": (str(exc).strip().splitlines() or ["error"])[0]})
-
-        def do_GET(self):
-            url = urlparse(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            parts = url.path.strip("/").split("/")
-            if url.path in ("/", "/index.html"):
-                return self._send(200, (HERE / "demo.html").read_bytes(), "text/html; charset=utf-8")
-            if parts[:2] == ["api", "options"]:
-                return self._guard(demo.options)
-            if parts[:2] == ["api", "layers"]:
-                return self._guard(lambda: demo.layers(query.get("model", "mobilenet")))
-            if parts[:2] == ["api", "classes"]:
-                return self._guard(lambda: demo.classes(query.get("model", "mobilenet")))
-            if parts[:2] == ["api", "sample"] and len(parts) == 4:
-                return self._guard(lambda: {"image": _png(demo.image(parts[2], parts[3]))})
-            if parts[:2] == ["api", "job"] and len(parts) == 3 and parts[2].isdigit():
-                job = demo.jobs.get(int(parts[2]))
-                if job is None:
-                    return self._send(404, {"error": "no such job"})
-                return self._send(200, {"progress": job.progress, "done": job.done,
-                                        "error": job.error, "result": job.result,
-                                        "elapsed": round(time.perf_counter() - job.started, 1)})
-            self._send(404, {"error": f"no such page: {url.path}"})
-
-        def do_POST(self):
-            if urlparse(self.path).path != "/api/explain":
-                return self._send(404, {"error": "no such endpoint"})
-            length = int(self.headers.get("Content-Length", 0))
-            if length > 30 * 2**20:
-                return self._send(413, {"error": "the image is larger than 30 MB"})
-            try:
-                request = json.loads(self.rfile.read(length) or b"{}")
-            except json.JSONDecodeError:
-                return self._send(400, {"error": "the request is not JSON"})
-            self._send(200, {"job": demo.submit(request)})
-    return Handler
-
-
-def serve(port: int = 8000, host: str = "127.0.0.1", open_browser: bool = False) -> None:
-    """Serve the demo on http://host:port/ until interrupted."""
-    server = ThreadingHTTPServer((host, port), make_handler(Demo()))
-    url = f"http://{host}:{server.server_address[1]}/"
-    print(f"xai demo on {url} (Ctrl-C stops it)", flush=True)
-    if open_browser:
-        import webbrowser
-        webbrowser.open(url)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
