@@ -291,7 +291,8 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     metric_options : {metric: options}, e.g. ``{"deletion": {"steps": 10, "baseline": "blur"}}``.
     subsets : {method label or metric: fraction} -- a costly method or metric runs on the
         samples whose id-seeded uniform draw is below the fraction (about that share of the
-        data, the same samples for every costly entry); baselines always run on all samples.
+        data, the same samples for every costly entry). Give the baselines ("random",
+        "constant") the largest fraction of the methods, so every method pairs with them.
     exclude : (method label, metric) pairs not computed (e.g. max-sensitivity of RISE, which
         re-runs 500 masks per perturbation); the manifest lists them.
     target : "top1" (each sample's predicted class, on the logits) or "label".
@@ -317,7 +318,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
         raise ValueError(f"Unknown metric(s) {unknown}. Choose from: {', '.join(METRICS)}.")
     metric_options = dict(metric_options or {})
     specs = _specs(methods, seed)
-    subsets = _check_fractions(subsets, [s.label for s in specs] + metrics)
+    subsets = _check_fractions(subsets, [s.label for s in specs] + metrics + list(BASELINES))
     exclude = sorted({(str(m), str(k)) for m, k in exclude})
     settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
                          shard_size, target)
