@@ -18,11 +18,12 @@ COSTLY = ("smooth_gradcam++", "smoothgrad", "integrated_gradients", "scorecam", 
 #: the settings of notebook 08, in order
 EVALUATION_SETTINGS = ("photos", "photos with boxes", "mnist1d original", "mnist1d ours", "hmt",
                        "xray")
-#: shares of the 1000 photos (id-seeded, nested) that the photos setting evaluates: every method
-#: and both baselines on about 20 %, the costly methods and metrics on about 10 % -- cut from
-#: 100 % / 20 % to fit a 2-core machine's hour; delete FinalResults/evaluation/samples/photos
-#: and raise these to measure more
-PHOTO_FRACTIONS = (0.2, 0.1)
+#: (every method and both baselines, the costly methods and metrics): id-seeded, nested shares
+#: of the samples the large settings evaluate -- about 200 and 100 of the 1000 photos, 218 of
+#: the 624 X-rays -- cut from all samples (and 20 % / 35 % for the costly ones) to fit a 2-core
+#: machine's hour; delete the setting's FinalResults/evaluation/samples folder and raise them to
+#: measure more
+SUBSET_FRACTIONS = {"photos": (0.2, 0.1), "xray": (0.35, 0.35)}
 _METHOD_OPTIONS = {"rise": {"n_masks": 500}, "integrated_gradients": {"steps": 32}}
 #: Part 1: its architectures per profile, its CAMs, the CAM threshold of its masked
 #: re-classification and the paired comparisons of each CAM with its same-area controls
@@ -162,8 +163,8 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
     else:
         raise ValueError(f"unknown setting {name!r}; choose one of {EVALUATION_SETTINGS}")
     methods = _methods(smoke)
-    if name == "photos" and not smoke:  # this machine's budget: see PHOTO_FRACTIONS
-        cheap, costly = PHOTO_FRACTIONS
+    if name in SUBSET_FRACTIONS and not smoke:  # this machine's budget: see SUBSET_FRACTIONS
+        cheap, costly = SUBSET_FRACTIONS[name]
         subsets = {**{m: costly if m in COSTLY else cheap for m in methods},
                    "random": cheap, "constant": cheap, "mufidelity": costly,
                    "max_sensitivity": costly}
