@@ -272,7 +272,7 @@ DEPTH_METHODS = ("gradcam", "gradcam++", "xgradcam", "eigencam", "layercam")
 DEPTH_MODELS = {"offline": ("mobilenet",), "online": ("densenet121", "resnet152", "inceptionv3")}
 _DEPTH_METRICS = ("deletion", "insertion", "drop_increase")
 #: share of the 1000 photos scored (id-seeded: 241 photos): the 15 maps × 3 metrics cost about
-#: 11 s a photo for MobileNet-0.25 on two busy CPU cores (forward passes: 3 h for all 1000)
+#: 10 s a photo for MobileNet-0.25 on two busy CPU cores (forward passes: ~3 h for all 1000)
 DEPTH_FRACTION = 0.25
 
 
