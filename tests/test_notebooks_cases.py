@@ -23,7 +23,7 @@ EVALUATION = NOTEBOOKS / "08_evaluation.ipynb"
 @pytest.mark.parametrize("path, expected", [
     (XRAY, {"data_path", "model_path", "train_path", "methods", "layer", "border", "smoke",
             "output_dir", "profile"}),
-    (DEPTH, {"models", "methods", "auc_steps", "keep", "smoke", "output_dir", "profile"}),
+    (DEPTH, {"models", "show", "smoke", "output_dir", "profile"}),
     (CLASS, {"model", "image_path", "methods", "top_fraction", "smoke", "output_dir", "profile"}),
     (EVALUATION, {"settings", "sanity_images", "sanity_layers", "smoke", "output_dir",
                   "profile"}),
@@ -126,16 +126,45 @@ def test_xray_accuracy_is_an_independent_count(tmp_path, assets):
         assert (out / name).stat().st_size > 5_000
 
 
-def test_depth_table_covers_every_layer_and_method(tmp_path, assets):
+def test_depth_summary_is_the_per_sample_table(tmp_path, assets):
+    """Smoke run of 06: per layer, each mean is the mean of the engine's rows of that map
+    (labels split here, not by the notebook's helper), the baselines are under every layer,
+    and each label ran at the layer xai.models.depth_layers names."""
+    import json
+
+    import xai.evaluation
+    import xai.studies
     from xai import models
-    out = _run(DEPTH, tmp_path, assets) / "depth"
-    table = pd.read_csv(out / "depth_faithfulness.csv")
-    depth = models.depth_layers("mobilenet")
-    maps = table[table["method"] != "random"]
-    assert set(zip(maps["depth"], maps["layer"])) == set(depth.items())
-    assert len(maps) == 3 * 2 and len(table) == 3 * 2 + 1  # smoke: two methods, plus random
-    assert table[["deletion_auc", "insertion_auc"]].apply(lambda c: c.between(0, 1)).all().all()
-    assert (out / "mobilenet_chelsea.png").is_file() and (out / "mobilenet_faithfulness.png").is_file()
+
+    out = _run(DEPTH, tmp_path, assets)
+    folder = xai.studies.samples_dir(out, "depth", "mobilenet")
+    rows = xai.evaluation.load_table(folder)
+    assert rows["sample"].nunique() == 8  # smoke: every 125th of the 1000 photos
+    layers = models.depth_layers("mobilenet")
+    ran = json.loads((folder / "manifest.json").read_text())["settings"]["methods"]
+    assert {label: spec["options"]["layer"] for label, spec in ran.items()} == {
+        f"{m}@{d}": layer for d, layer in layers.items() for m in ("gradcam", "gradcam++")}
+
+    summary = pd.read_csv(out / "depth" / "depth_faithfulness.csv")
+    assert list(summary["depth"].unique()) == ["first", "middle", "last"]
+    assert all(list(t["method"].unique()) == ["gradcam", "gradcam++", "random", "constant"]
+               for _, t in summary.groupby("depth"))
+    means = rows.groupby(["method", "metric"])["value"].mean()
+    for r in summary.itertuples():
+        label = r.method if r.method in ("random", "constant") else f"{r.method}@{r.depth}"
+        assert r.mean == pytest.approx(means[label, r.metric], abs=1e-6), (label, r.metric)
+    # the baselines' rows are the same under every layer, so are their statistics
+    base = summary[summary["method"] == "random"].set_index(["depth", "metric"])
+    assert (base["d_constant"].unstack(0).nunique(axis=1) == 1).all()
+
+    ranks = pd.read_csv(out / "depth" / "depth_ranks.csv")
+    for _, t in ranks.groupby(["depth", "metric"]):
+        assert sorted(t["method"]) == ["constant", "gradcam", "gradcam++", "random"]
+        assert (t["tied"] == t["rank"].duplicated(keep=False)).all()
+    overall = pd.read_csv(out / "depth" / "depth_ranks_overall.csv")
+    assert set(overall["method"]) == {*ran, "random", "constant"}
+    for name in ("mobilenet_chelsea.png", "mobilenet_faithfulness.png"):
+        assert (out / "depth" / name).stat().st_size > 5_000
 
 
 def test_cat_and_dog_maps_are_separate(tmp_path, assets):

@@ -129,7 +129,6 @@ def test_mnist1d_headline_matches_table_and_readme():
     ("05_chest_xray.ipynb", "xray/region_share.csv",
      ["false positive", "true negative", "FP vs TN p", "FP vs TN p (Holm)"]),
     ("05_chest_xray.ipynb", "xray/border_covered.csv", ["accuracy", "normal recall"]),
-    ("06_layers_depth.ipynb", "depth/depth_faithfulness.csv", ["deletion_auc", "insertion_auc"]),
     ("07_class_specific.ipynb", "class_specific/separation.csv", ["IoU cat vs dog"]),
     ("08_evaluation.ipynb", "evaluation/sanity_last_step.csv", ["spearman_abs"]),
 ], ids=lambda v: str(v).split("/")[-1] if isinstance(v, str) else None)
@@ -195,3 +194,28 @@ def test_evaluation_summary_is_the_checked_output():
     for _, row in summary.iterrows():
         cell = f"{row['mean']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]"
         assert cell in shown, (row["setting"], row["method"], row["metric"], cell)
+
+
+def _depth_claims() -> dict:
+    """The depth study's prose: the notebook's last Markdown cell and the README's paragraph."""
+    prose = [c.source for c in _read(ROOT / "notebooks" / "06_layers_depth.ipynb").cells
+             if c.cell_type == "markdown"][-1]
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("CAMs across depth (")
+    return {"notebook": prose, "README": readme[start:readme.index("\n\n", start)]}
+
+
+def test_depth_summary_is_the_checked_output():
+    """Every mean [interval] of 06's summary is printed in its nbval-checked output, and every
+    number its prose and the README cite (0.xyz, n = ...) is printed there too."""
+    summary = pd.read_csv(ROOT / "FinalResults" / "depth" / "depth_faithfulness.csv")
+    shown = _checked_output("06_layers_depth.ipynb")
+    for _, row in summary.iterrows():
+        cell = f"{row['mean']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]"
+        assert cell in shown, (row["depth"], row["method"], row["metric"], cell)
+    printed = set(re.findall(r"\d+(?:\.\d+)?", shown))
+    for where, text in _depth_claims().items():
+        counts = re.findall(r"(?<![\d.])(\d{2,})(?: [\w-]+){,2} photos", text)  # "241 photos"
+        cited = re.findall(r"\d+\.\d{3}", text) + counts
+        assert cited, f"{where}: the depth prose cites no number"
+        assert not set(cited) - printed, f"{where} cites unprinted numbers {set(cited) - printed}"

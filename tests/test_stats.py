@@ -316,6 +316,22 @@ def test_format_summary_cells_markers_and_headers():
         assert word in stats.LEGEND
 
 
+def test_rank_table_margin_calls_differences_below_it_ties():
+    """A constant paired difference d has the interval [d, d] (every resample's mean is d):
+    separated when d > margin, tied when d <= margin."""
+    base = np.linspace(0.1, 0.9, 50)
+    rows = [(str(i), m, "insertion", v + shift) for i, v in enumerate(base)
+            for m, shift in (("a", 1e-4), ("b", 0.0), ("c", 2e-3))]
+    table = pd.DataFrame(rows, columns=["sample", "method", "metric", "value"])
+    ranks = {margin: stats.rank_table(table, HIB, by=(), n_boot=200, margin=margin)
+             .set_index("method")["rank"].to_dict() for margin in (0.0, 5e-4, 3e-3)}
+    assert ranks[0.0] == {"c": 1, "a": 2, "b": 3}
+    assert ranks[5e-4] == {"c": 1, "a": 2, "b": 2}  # a − b = 1e-4 ≤ 5e-4: tied
+    assert ranks[3e-3] == {"c": 1, "a": 1, "b": 1}  # every difference ≤ 2e-3 < 3e-3
+    with pytest.raises(ValueError, match="margin"):
+        stats.rank_table(table, HIB, by=(), margin=-1e-3)
+
+
 def test_rank_table_orders_best_first_with_paired_ties():
     table = long_table(n=100)
     r = stats.rank_table(table, HIB, n_boot=300)
