@@ -300,6 +300,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     recipe : JSON-able facts that rebuild this run (e.g. ``{"study": ..., "setting": ...}``),
         kept in the manifest for the spot check (:mod:`xai.studies`).
     overwrite : start again when ``out`` holds a run with other settings (else a ValueError).
+        A finished shard that fails its checksum (edited, damaged) is always computed again.
     progress : a progress bar over the shards, with its time estimate.
 
     Returns
@@ -333,11 +334,11 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     bar = tqdm(total=total, desc=source.description or "evaluate", unit="shard",
                disable=not progress)
 
-    def todo():  # the shards still to compute; finished ones are read back
+    def todo():  # the shards still to compute; finished ones (checksum intact) are read back
         for shard in source.shards(shard_size):
-            name = f"shard-{shard.index:05d}.csv.gz"
-            if out is not None and name in manifest["shards"] and (out / name).is_file():
-                frames[shard.index] = _read_shard(out / name)
+            done = None if out is None else _finished(out, shard.index, manifest)
+            if done is not None:
+                frames[shard.index] = _read_bytes(done)
                 bar.update()
             else:
                 yield shard
@@ -354,6 +355,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
             _atomic_write(out / "manifest.json", _json(manifest).encode())
         frames[shard.index] = _read_bytes(data_bytes)
         bar.update()
+        del shard, x  # before the next load starts: one shard computed, one prefetched
     bar.close()
     if out is not None and timing:
         _atomic_write(out / "timing.json", _json(_timing_summary(timing)).encode())
@@ -390,8 +392,15 @@ def _read_bytes(data: bytes):
     return pd.read_csv(io.BytesIO(data), compression="gzip", dtype={"sample": str})
 
 
-def _read_shard(path: Path):
-    return _read_bytes(path.read_bytes())
+def _finished(out: Path, index: int, manifest: dict) -> bytes | None:
+    """A finished shard's bytes, or None when it is missing, not in the manifest or does not
+    match its checksum (edited or damaged: computed again)."""
+    name = f"shard-{index:05d}.csv.gz"
+    info = manifest["shards"].get(name)
+    if info is None or not (out / name).is_file():
+        return None
+    data = (out / name).read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == info["sha256"] else None
 
 
 def _concat(frames):
