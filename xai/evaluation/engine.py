@@ -124,9 +124,30 @@ def _check_fractions(subsets: dict, names) -> dict:
         raise ValueError(f"subsets names {unknown}, which are neither methods nor metrics here: "
                          f"{', '.join(names)}")
     for k, f in subsets.items():
-        if not 0 < float(f) <= 1:
+        if isinstance(f, (bool, str)) or not isinstance(f, (int, float, np.number)) \
+                or not 0 < float(f) <= 1:
             raise ValueError(f"subsets[{k!r}] must be a fraction in (0, 1], got {f!r}")
     return {k: float(f) for k, f in subsets.items()}
+
+
+def _check_exclude(exclude, labels) -> list:
+    """Sorted (method label, metric) pairs; a metric must be known and a method one of this
+    run's labels, a baseline or a registered method (a recipe may name methods it skips)."""
+    from ..explain import REGISTRY
+
+    pairs = set()
+    for entry in exclude:
+        try:
+            method, metric = (None, None) if isinstance(entry, str) else map(str, entry)
+        except (TypeError, ValueError):
+            method = metric = None
+        if metric not in METRICS or (method not in labels and method not in BASELINES
+                                     and method not in REGISTRY):
+            raise ValueError(f"exclude entries are (method, metric) pairs; {entry!r} is not one. "
+                             f"Methods: {', '.join([*labels, *BASELINES])}; metrics: "
+                             f"{', '.join(METRICS)}.")
+        pairs.add((method, metric))
+    return sorted(pairs)
 
 
 def _settings(model, source, specs, metrics, metric_options, subsets, seed, shard_size,
@@ -293,7 +314,8 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
         samples whose id-seeded uniform draw is below the fraction (about that share of the
         data, the same samples for every costly entry); baselines always run on all samples.
     exclude : (method label, metric) pairs not computed (e.g. max-sensitivity of RISE, which
-        re-runs 500 masks per perturbation); the manifest lists them.
+        re-runs 500 masks per perturbation); the manifest lists them. Unknown names are refused
+        (a method may also be any registered one, so one recipe serves its sub-runs).
     target : "top1" (each sample's predicted class, on the logits) or "label".
     seed : the run's seed; each sample's own seeds derive from it and the sample's id.
     shard_size : samples per shard (a shard is written whole, or not at all).
@@ -319,7 +341,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     metric_options = dict(metric_options or {})
     specs = _specs(methods, seed)
     subsets = _check_fractions(subsets, [s.label for s in specs] + metrics)
-    exclude = sorted({(str(m), str(k)) for m, k in exclude})
+    exclude = _check_exclude(exclude, [s.label for s in specs])
     settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
                          shard_size, target)
     settings.update(exclude=[list(e) for e in exclude], recipe=recipe)
