@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._scoring import (baseline_input, check_batch, class_targets, masked_scores, on_points,
-                       rank_points, scores_fn, spatial_maps)
+from ._scoring import (baseline_input, check_batch, class_targets, given_targets, masked_scores,
+                       on_points, rank_points, scores_fn, spatial_maps)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +194,7 @@ def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size,
         raise ValueError(f"steps={steps} is more than the {npts} points of each input; use at "
                          f"most steps={npts} (one point per step).")
     fn = scores_fn(model, score, batch_size)
-    targets = class_targets(target, fn(x))
+    targets = given_targets(model, target, x, fn)
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = np.floor(fractions * npts + 0.5).astype(np.int64)
     base = baseline_input(x, baseline, blur_sigma)
