@@ -31,14 +31,40 @@ __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "bootstrap_interval"]
 
 
+def _per_point(a: np.ndarray, npts: int) -> np.ndarray:
+    """A contiguous input as ``npts`` opaque items, each one point's channels: fancy indexing
+    then copies a point at a time, not a value at a time."""
+    item = np.dtype((np.void, a.itemsize * (a.size // npts)))
+    return a.reshape(npts, -1).view(item).reshape(npts)
+
+
 def _ranked_scores(fn, x, base, ranks, counts, targets, keep, batch_size):
     """Target scores (N, len(counts)) of copy (i, j) of x[i] showing x on the ``counts[j]``
-    top-ranked points and ``base`` elsewhere (``keep``), or the reverse (selection by mask)."""
+    top-ranked points and ``base`` elsewhere (``keep``), or the reverse (selection by mask).
+
+    A copy holds exactly the values of ``np.where(rank < count, top, rest)``, built by index:
+    from the sample's previous copy in the batch plus its newly added points, else from the
+    source with more points plus the other source's points."""
     counts = np.asarray(counts, np.int64)
+    npts = ranks.shape[1]
+    order = np.empty_like(ranks)  # order[i, r]: the point of rank r
+    np.put_along_axis(order, ranks, np.arange(npts, dtype=ranks.dtype)[None, :], axis=1)
+    top, rest = (x, base) if keep else (base, x)
+    dtype = np.result_type(x.dtype, base.dtype)
 
     def build(i, j):
-        top = on_points(x, ranks[i] < counts[j][:, None])
-        return np.where(top, x[i], base[i]) if keep else np.where(top, base[i], x[i])
+        out = np.empty((len(i),) + x.shape[1:], dtype)
+        for k, (s, c) in enumerate(zip(i, counts[j])):
+            prev = counts[j[k - 1]] if k and i[k - 1] == s else npts + 1
+            if prev <= c:
+                out[k], points, src = out[k - 1], order[s, prev:c], top[s]
+            elif c <= npts - c:
+                out[k], points, src = rest[s], order[s, :c], top[s]
+            else:
+                out[k], points, src = top[s], order[s, c:], rest[s]
+            _per_point(out[k], npts)[points] = _per_point(
+                np.ascontiguousarray(src, dtype), npts)[points]
+        return out
 
     return masked_scores(fn, targets, len(x), len(counts), build, batch_size)
 
