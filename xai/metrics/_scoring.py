@@ -55,10 +55,16 @@ def spatial_maps(x: np.ndarray, maps) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- ranking, baselines
+def point_order(maps2d: np.ndarray) -> np.ndarray:
+    """order[i, r] = the point of rank r of sample i: decreasing value, ties in row-major
+    order (the inverse of :func:`rank_points`)."""
+    return np.argsort(-maps2d, axis=1, kind="stable")
+
+
 def rank_points(maps2d: np.ndarray) -> np.ndarray:
     """rank[i, p] = position of point p when sample i's points are sorted by decreasing value
     (ties in row-major order)."""
-    order = np.argsort(-maps2d, axis=1, kind="stable")
+    order = point_order(maps2d)
     out = np.empty_like(order)
     np.put_along_axis(out, order, np.arange(maps2d.shape[1])[None, :], axis=1)
     return out.astype(np.int32)

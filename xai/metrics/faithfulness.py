@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._scoring import (baseline_input, check_batch, class_targets, given_targets, masked_scores,
-                       on_points, rank_points, scores_fn, spatial_maps)
+                       on_points, point_order, scores_fn, spatial_maps)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,17 +38,16 @@ def _per_point(a: np.ndarray, npts: int) -> np.ndarray:
     return a.reshape(npts, -1).view(item).reshape(npts)
 
 
-def _ranked_scores(fn, x, base, ranks, counts, targets, keep, batch_size):
+def _ranked_scores(fn, x, base, order, counts, targets, keep, batch_size):
     """Target scores (N, len(counts)) of copy (i, j) of x[i] showing x on the ``counts[j]``
-    top-ranked points and ``base`` elsewhere (``keep``), or the reverse (selection by mask).
+    top-ranked points (``order``: :func:`point_order`) and ``base`` elsewhere (``keep``), or
+    the reverse (selection by mask).
 
     A copy holds exactly the values of ``np.where(rank < count, top, rest)``, built by index:
     from the sample's previous copy in the batch plus its newly added points, else from the
     source with more points plus the other source's points."""
     counts = np.asarray(counts, np.int64)
-    npts = ranks.shape[1]
-    order = np.empty_like(ranks)  # order[i, r]: the point of rank r
-    np.put_along_axis(order, ranks, np.arange(npts, dtype=ranks.dtype)[None, :], axis=1)
+    npts = order.shape[1]
     top, rest = (x, base) if keep else (base, x)
     dtype = np.result_type(x.dtype, base.dtype)
 
@@ -178,7 +177,7 @@ def drop_increase(
     else:
         npts = m.shape[1]
         k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
-        y_kept = _ranked_scores(fn, x, base, rank_points(m), [k], targets, True, batch_size)[:, 0]
+        y_kept = _ranked_scores(fn, x, base, point_order(m), [k], targets, True, batch_size)[:, 0]
     terms = _drop_terms(y, y_kept, score)
     out = terms if per_sample else _means(terms)
     if return_scores:
@@ -225,7 +224,7 @@ def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size,
     counts = np.floor(fractions * npts + 0.5).astype(np.int64)
     base = baseline_input(x, baseline, blur_sigma)
     # deletion: the top `count` points take the baseline; insertion: only they show x
-    curves = _ranked_scores(fn, x, base, rank_points(m), counts, targets, mode == "insertion",
+    curves = _ranked_scores(fn, x, base, point_order(m), counts, targets, mode == "insertion",
                             batch_size)
     auc = np.trapezoid(curves, fractions, axis=1) if hasattr(np, "trapezoid") else \
         np.trapz(curves, fractions, axis=1)
