@@ -27,8 +27,9 @@ help:  ## list the targets
 	@echo "                    NOTEBOOKS=\"notebooks/03_mnist1d.ipynb ...\" runs only those"
 	@echo "make test           pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
 	@echo "make check-results  run-all, then fail if anything under FinalResults/ changed (determinism)"
-	@echo "make bench          timings against tf-keras-vis and xplique (own venv), bench/results.md"
-	@echo "                    and the README's performance section (tools/readme_tables.py)"
+	@echo "make bench          timings against tf-keras-vis and xplique (own venv), the evaluation"
+	@echo "                    engine's photos/s against its floor (bench/results.md), and the"
+	@echo "                    README's performance section (tools/readme_tables.py)"
 	@echo "make demo           the browser demo on http://127.0.0.1:8000/ (PORT=...); make screenshot"
 	@echo "                    refreshes FinalResults/demo/demo.png from the browser test"
 	@echo "make env            only create .venv"
@@ -95,6 +96,7 @@ bench: env
 	bench/.venv/bin/python bench/run.py
 	$(VENV)/bin/python bench/memory.py
 	bench/.venv/bin/python bench/cold.py
+	$(VENV)/bin/python bench/engine.py
 	$(VENV)/bin/python tools/readme_tables.py
 
 clean:

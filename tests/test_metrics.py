@@ -195,6 +195,34 @@ def test_probability_curves_closed_form(sum_model):
     np.testing.assert_allclose(curves[0], [sig(v) for v in sums], rtol=1e-5)
 
 
+@pytest.mark.parametrize("baseline", [0.25, "array"])
+def test_curves_equal_masks_built_by_hand(baseline):
+    """Every curve point is the score of np.where(rank < count, shown, hidden), scored here in
+    NumPy: random weights, tied map values, channels, batches splitting a sample's copies."""
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(5 * 4 * 3, 3)).astype(np.float32)
+    model = linear_softmax((5, 4, 3), w)
+    x = rng.normal(size=(3, 5, 4, 3)).astype(np.float32)
+    maps = rng.integers(0, 4, (3, 5, 4)).astype(float)  # ties: row-major order breaks them
+    base = rng.normal(size=x.shape).astype(np.float32) if baseline == "array" else baseline
+    steps, npts = 6, 20
+    order = np.argsort(-maps.reshape(3, -1), axis=1, kind="stable")
+    counts = np.floor(np.linspace(0, 1, steps + 1) * npts + 0.5).astype(int)
+    for fn, keep in ((metrics.deletion_auc, False), (metrics.insertion_auc, True)):
+        _, curves, _ = fn(model, x, maps, steps=steps, target=[0, 2, 1], baseline=base,
+                          batch_size=4, return_curves=True)
+        for i, t in enumerate([0, 2, 1]):
+            for k, c in enumerate(counts):
+                top = np.zeros(npts, bool)
+                top[order[i, :c]] = True
+                top = top.reshape(5, 4, 1)
+                b = np.broadcast_to(base, x.shape)[i]
+                masked = np.where(top, x[i], b) if keep else np.where(top, b, x[i])
+                z = masked.reshape(-1).astype(np.float64) @ w
+                p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+                assert curves[i, k] == pytest.approx(p[t], rel=1e-5, abs=1e-7), (fn, i, k)
+
+
 def test_batched_equals_looped(sum_model):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(7, 4, 1)).astype(np.float32)

@@ -351,7 +351,8 @@ def evaluation_findings(summary, metrics=("deletion", "insertion", "mufidelity",
 
 def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     """Recompute ``n_rows`` seeded random rows of a committed per-sample table (at least one
-    per method) from scratch and compare them with the committed values.
+    per method; every row when it has fewer) from scratch and compare them with the committed
+    values.
 
     Returns a DataFrame of the checked rows with ``committed``, ``recomputed`` and ``ok``
     (|difference| ≤ ``atol``, the precision the summaries print)."""
@@ -366,7 +367,8 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     rng = np.random.default_rng(seed)
     first = table.groupby("method", sort=False).sample(1, random_state=rng)
     rest = table.drop(first.index)
-    picked = pd.concat([first, rest.sample(max(0, n_rows - len(first)), random_state=rng)])
+    picked = pd.concat([first, rest.sample(min(len(rest), max(0, n_rows - len(first))),
+                                           random_state=rng)])
     checked = []
     for method, rows in picked.groupby("method", sort=False):
         kwargs = dict(setting, data=setting["data"].subset(rows["sample"].unique()),

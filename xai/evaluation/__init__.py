@@ -11,8 +11,8 @@ method × metric, written in resumable shards with a manifest.
 * :mod:`.engine` -- :func:`evaluate`: shards ``out/shard-00000.csv.gz`` (columns ``sample``,
   ``label``, ``target``, ``method``, ``metric``, ``value``), each written whole (temporary file,
   then rename), so a run killed midway loses at most the shard in progress and a re-run skips
-  the finished ones; ``out/manifest.json`` holds the settings, versions and each shard's
-  checksum. Seeds come from (seed, sample id), never from a sample's position, so the table does
+  the finished ones (recomputing any that fails its checksum); ``out/manifest.json`` holds
+  the settings, versions and each shard's checksum. Seeds come from (seed, sample id), never from a sample's position, so the table does
   not depend on the order, the shard size of a re-run or the number of workers.
 * :mod:`.metrics` -- the metrics the engine knows by name, each a short call of
   :mod:`xai.metrics` returning per-sample values.

@@ -124,9 +124,30 @@ def _check_fractions(subsets: dict, names) -> dict:
         raise ValueError(f"subsets names {unknown}, which are neither methods nor metrics here: "
                          f"{', '.join(names)}")
     for k, f in subsets.items():
-        if not 0 < float(f) <= 1:
+        if isinstance(f, (bool, str)) or not isinstance(f, (int, float, np.number)) \
+                or not 0 < float(f) <= 1:
             raise ValueError(f"subsets[{k!r}] must be a fraction in (0, 1], got {f!r}")
     return {k: float(f) for k, f in subsets.items()}
+
+
+def _check_exclude(exclude, labels) -> list:
+    """Sorted (method label, metric) pairs; a metric must be known and a method one of this
+    run's labels, a baseline or a registered method (a recipe may name methods it skips)."""
+    from ..explain import REGISTRY
+
+    pairs = set()
+    for entry in exclude:
+        try:
+            method, metric = (None, None) if isinstance(entry, str) else map(str, entry)
+        except (TypeError, ValueError):
+            method = metric = None
+        if metric not in METRICS or (method not in labels and method not in BASELINES
+                                     and method not in REGISTRY):
+            raise ValueError(f"exclude entries are (method, metric) pairs; {entry!r} is not one. "
+                             f"Methods: {', '.join([*labels, *BASELINES])}; metrics: "
+                             f"{', '.join(METRICS)}.")
+        pairs.add((method, metric))
+    return sorted(pairs)
 
 
 def _settings(model, source, specs, metrics, metric_options, subsets, seed, shard_size,
@@ -294,13 +315,15 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
         data, the same samples for every costly entry). Give the baselines ("random",
         "constant") the largest fraction of the methods, so every method pairs with them.
     exclude : (method label, metric) pairs not computed (e.g. max-sensitivity of RISE, which
-        re-runs 500 masks per perturbation); the manifest lists them.
+        re-runs 500 masks per perturbation); the manifest lists them. Unknown names are refused
+        (a method may also be any registered one, so one recipe serves its sub-runs).
     target : "top1" (each sample's predicted class, on the logits) or "label".
     seed : the run's seed; each sample's own seeds derive from it and the sample's id.
     shard_size : samples per shard (a shard is written whole, or not at all).
     recipe : JSON-able facts that rebuild this run (e.g. ``{"study": ..., "setting": ...}``),
         kept in the manifest for the spot check (:mod:`xai.studies`).
     overwrite : start again when ``out`` holds a run with other settings (else a ValueError).
+        A finished shard that fails its checksum (edited, damaged) is always computed again.
     progress : a progress bar over the shards, with its time estimate.
 
     Returns
@@ -319,7 +342,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     metric_options = dict(metric_options or {})
     specs = _specs(methods, seed)
     subsets = _check_fractions(subsets, [s.label for s in specs] + metrics + list(BASELINES))
-    exclude = sorted({(str(m), str(k)) for m, k in exclude})
+    exclude = _check_exclude(exclude, [s.label for s in specs])
     settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
                          shard_size, target)
     settings.update(exclude=[list(e) for e in exclude], recipe=recipe)
@@ -334,11 +357,11 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     bar = tqdm(total=total, desc=source.description or "evaluate", unit="shard",
                disable=not progress)
 
-    def todo():  # the shards still to compute; finished ones are read back
+    def todo():  # the shards still to compute; finished ones (checksum intact) are read back
         for shard in source.shards(shard_size):
-            name = f"shard-{shard.index:05d}.csv.gz"
-            if out is not None and name in manifest["shards"] and (out / name).is_file():
-                frames[shard.index] = _read_shard(out / name)
+            done = None if out is None else _finished(out, shard.index, manifest)
+            if done is not None:
+                frames[shard.index] = _read_bytes(done)
                 bar.update()
             else:
                 yield shard
@@ -355,6 +378,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
             _atomic_write(out / "manifest.json", _json(manifest).encode())
         frames[shard.index] = _read_bytes(data_bytes)
         bar.update()
+        del shard, x  # before the next load starts: one shard computed, one prefetched
     bar.close()
     if out is not None and timing:
         _atomic_write(out / "timing.json", _json(_timing_summary(timing)).encode())
@@ -391,8 +415,15 @@ def _read_bytes(data: bytes):
     return pd.read_csv(io.BytesIO(data), compression="gzip", dtype={"sample": str})
 
 
-def _read_shard(path: Path):
-    return _read_bytes(path.read_bytes())
+def _finished(out: Path, index: int, manifest: dict) -> bytes | None:
+    """A finished shard's bytes, or None when it is missing, not in the manifest or does not
+    match its checksum (edited or damaged: computed again)."""
+    name = f"shard-{index:05d}.csv.gz"
+    info = manifest["shards"].get(name)
+    if info is None or not (out / name).is_file():
+        return None
+    data = (out / name).read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == info["sha256"] else None
 
 
 def _concat(frames):

@@ -55,10 +55,16 @@ def spatial_maps(x: np.ndarray, maps) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- ranking, baselines
+def point_order(maps2d: np.ndarray) -> np.ndarray:
+    """order[i, r] = the point of rank r of sample i: decreasing value, ties in row-major
+    order (the inverse of :func:`rank_points`)."""
+    return np.argsort(-maps2d, axis=1, kind="stable")
+
+
 def rank_points(maps2d: np.ndarray) -> np.ndarray:
     """rank[i, p] = position of point p when sample i's points are sorted by decreasing value
     (ties in row-major order)."""
-    order = np.argsort(-maps2d, axis=1, kind="stable")
+    order = point_order(maps2d)
     out = np.empty_like(order)
     np.put_along_axis(out, order, np.arange(maps2d.shape[1])[None, :], axis=1)
     return out.astype(np.int32)
@@ -119,6 +125,17 @@ def class_targets(target, all_scores: np.ndarray) -> np.ndarray:
     return np.where(t < 0, np.argmax(all_scores, axis=1), t).astype(np.int64)
 
 
+def given_targets(model, target, x, fn) -> np.ndarray:
+    """``target`` resolved per sample like :func:`class_targets`, scoring x (``fn``) only when
+    some sample needs its top-1 class: explicit targets cost no forward pass."""
+    from .. import layers, scores
+
+    t = scores.resolve_targets(target, len(x), layers.build_probe(model, None).num_classes)
+    if (t < 0).any():
+        return class_targets(target, fn(x))
+    return t.astype(np.int64)
+
+
 def masked_scores(fn, targets, n: int, variants: int, build, batch_size: int) -> np.ndarray:
     """The masked-scoring kernel: target scores of N × V perturbed inputs, float64 (N, V).
 
@@ -130,7 +147,7 @@ def masked_scores(fn, targets, n: int, variants: int, build, batch_size: int) ->
     for start in range(0, n * variants, batch_size):
         p = np.arange(start, min(start + batch_size, n * variants))
         i, j = p // variants, p % variants
-        xb = np.asarray(build(i, j)).astype(np.float32)
+        xb = np.asarray(build(i, j), np.float32)  # no copy when build gives float32
         out[p] = fn(xb)[np.arange(len(p)), targets[i]]
     return out.reshape(n, variants)
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._scoring import (baseline_input, check_batch, class_targets, masked_scores, on_points,
-                       rank_points, scores_fn, spatial_maps)
+from ._scoring import (baseline_input, check_batch, class_targets, given_targets, masked_scores,
+                       on_points, point_order, scores_fn, spatial_maps)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,14 +31,39 @@ __all__ = ["drop_increase", "deletion_auc", "insertion_auc", "faithfulness",
            "combine_faithfulness", "Faithfulness", "bootstrap_interval"]
 
 
-def _ranked_scores(fn, x, base, ranks, counts, targets, keep, batch_size):
+def _per_point(a: np.ndarray, npts: int) -> np.ndarray:
+    """A contiguous input as ``npts`` opaque items, each one point's channels: fancy indexing
+    then copies a point at a time, not a value at a time."""
+    item = np.dtype((np.void, a.itemsize * (a.size // npts)))
+    return a.reshape(npts, -1).view(item).reshape(npts)
+
+
+def _ranked_scores(fn, x, base, order, counts, targets, keep, batch_size):
     """Target scores (N, len(counts)) of copy (i, j) of x[i] showing x on the ``counts[j]``
-    top-ranked points and ``base`` elsewhere (``keep``), or the reverse (selection by mask)."""
+    top-ranked points (``order``: :func:`point_order`) and ``base`` elsewhere (``keep``), or
+    the reverse (selection by mask).
+
+    A copy holds exactly the values of ``np.where(rank < count, top, rest)``, built by index:
+    from the sample's previous copy in the batch plus its newly added points, else from the
+    source with more points plus the other source's points."""
     counts = np.asarray(counts, np.int64)
+    npts = order.shape[1]
+    top, rest = (x, base) if keep else (base, x)
+    dtype = np.result_type(x.dtype, base.dtype)
 
     def build(i, j):
-        top = on_points(x, ranks[i] < counts[j][:, None])
-        return np.where(top, x[i], base[i]) if keep else np.where(top, base[i], x[i])
+        out = np.empty((len(i),) + x.shape[1:], dtype)
+        for k, (s, c) in enumerate(zip(i, counts[j])):
+            prev = counts[j[k - 1]] if k and i[k - 1] == s else npts + 1
+            if prev <= c:
+                out[k], points, src = out[k - 1], order[s, prev:c], top[s]
+            elif c <= npts - c:
+                out[k], points, src = rest[s], order[s, :c], top[s]
+            else:
+                out[k], points, src = top[s], order[s, c:], rest[s]
+            _per_point(out[k], npts)[points] = _per_point(
+                np.ascontiguousarray(src, dtype), npts)[points]
+        return out
 
     return masked_scores(fn, targets, len(x), len(counts), build, batch_size)
 
@@ -152,7 +177,7 @@ def drop_increase(
     else:
         npts = m.shape[1]
         k = min(npts, max(1, int(np.floor(float(keep) * npts + 0.5))))
-        y_kept = _ranked_scores(fn, x, base, rank_points(m), [k], targets, True, batch_size)[:, 0]
+        y_kept = _ranked_scores(fn, x, base, point_order(m), [k], targets, True, batch_size)[:, 0]
     terms = _drop_terms(y, y_kept, score)
     out = terms if per_sample else _means(terms)
     if return_scores:
@@ -194,12 +219,12 @@ def _curve_auc(mode, model, x, maps, steps, target, score, baseline, batch_size,
         raise ValueError(f"steps={steps} is more than the {npts} points of each input; use at "
                          f"most steps={npts} (one point per step).")
     fn = scores_fn(model, score, batch_size)
-    targets = class_targets(target, fn(x))
+    targets = given_targets(model, target, x, fn)
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = np.floor(fractions * npts + 0.5).astype(np.int64)
     base = baseline_input(x, baseline, blur_sigma)
     # deletion: the top `count` points take the baseline; insertion: only they show x
-    curves = _ranked_scores(fn, x, base, rank_points(m), counts, targets, mode == "insertion",
+    curves = _ranked_scores(fn, x, base, point_order(m), counts, targets, mode == "insertion",
                             batch_size)
     auc = np.trapezoid(curves, fractions, axis=1) if hasattr(np, "trapezoid") else \
         np.trapz(curves, fractions, axis=1)
