@@ -149,11 +149,11 @@ class Demo:
     def sample(self, domain, name):
         """The path or loader of a bundled image."""
         if not isinstance(domain, str) or domain not in self.samples:
-            raise ValueError(f"unknown domain {_show(domain)}; choose one of "
+            raise ValueError(f"unknown domain {shown_value(domain)}; choose one of "
                              f"{', '.join(self.samples)}")
         names = self.samples[domain]
         if not isinstance(name, str) or name not in names:
-            raise ValueError(f"no sample image {_show(name)} in {domain}; choose one of "
+            raise ValueError(f"no sample image {shown_value(name)} in {domain}; choose one of "
                              f"{_some(list(names)) or 'none (no sample images found)'}")
         return names[name]
 
@@ -172,7 +172,7 @@ class Demo:
         key = _model_key(request.get("model", "mobilenet"))
         method = request.get("method", "gradcam")
         if not isinstance(method, str) or method not in xai.METHODS:
-            raise ValueError(f"unknown method {_show(method)}; choose one of "
+            raise ValueError(f"unknown method {shown_value(method)}; choose one of "
                              f"{', '.join(xai.METHODS)}")
         layer = request.get("layer")
         if layer is not None and not isinstance(layer, str):
@@ -226,7 +226,7 @@ class Demo:
             except Exception as exc:  # shown in the page as one line, never as a traceback
                 if not isinstance(exc, (ValueError, TypeError, OSError)):
                     traceback.print_exc()
-                job.error = _one_line(exc)
+                job.error = one_line(exc)
             job.request = None
             job.finished = time.monotonic()  # before done: _prune sorts done jobs by it
             job.done = True
@@ -263,14 +263,14 @@ class Demo:
                                                                            "abs_sum")[0]
         top = np.argsort(-probs)[:5]
         colormap = xai.viz.overlay(np.zeros_like(x_img[0]), shown, alpha=1.0)
-        return {"input": _png(x_img[0]), "map": _png(colormap),
-                "overlay": _png(xai.viz.overlay(x_img[0], shown)),
+        return {"input": png_data_url(x_img[0]), "map": png_data_url(colormap),
+                "overlay": png_data_url(xai.viz.overlay(x_img[0], shown)),
                 "top5": [[names[i], float(probs[i])] for i in top],
                 "explained": names[explained], "method": method,
                 "seconds": round(time.perf_counter() - job.started, 2)}
 
 
-def _show(value, width=40) -> str:
+def shown_value(value, width=40) -> str:
     """A user's value in an error message, shortened."""
     text = repr(value)
     return text if len(text) <= width else text[:width - 3] + "..."
@@ -286,13 +286,13 @@ def _some(names, n=5) -> str:
     return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
-def _one_line(exc) -> str:
+def one_line(exc) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:500]
 
 
 def _model_key(key) -> str:
     if not isinstance(key, str) or key not in MODELS:
-        raise ValueError(f"unknown model {_show(key)}; choose one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {shown_value(key)}; choose one of {', '.join(MODELS)}")
     return key
 
 
@@ -311,7 +311,7 @@ def _target(value, names) -> int | None:
     for i, name in enumerate(names):
         if name.lower() == wanted:
             return i
-    raise ValueError(f"unknown class {_show(value)}: give a class name ({_some(names)}) or an "
+    raise ValueError(f"unknown class {shown_value(value)}: give a class name ({_some(names)}) or an "
                      f"index in 0..{len(names) - 1}")
 
 
@@ -335,7 +335,7 @@ def _upload(image) -> bytes:
     return data
 
 
-def _png(rgb) -> str:
+def png_data_url(rgb) -> str:
     import cv2
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(np.asarray(rgb)[..., ::-1]))
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()

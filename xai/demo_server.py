@@ -20,7 +20,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .demo import HERE, Busy, Demo, _one_line, _png, _show
+from .demo import HERE, Busy, Demo, one_line, png_data_url, shown_value
 
 MAX_BODY = 30 * 2**20  # bytes of a request: an uploaded image as a base64 data URL
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
@@ -113,10 +113,10 @@ def make_handler(demo: Demo, timeout: float = 30):
             except Busy as exc:
                 return self._send(503, {"error": str(exc)}, headers=[("Retry-After", "5")])
             except (ValueError, TypeError, OSError) as exc:
-                return self._send(400, {"error": _one_line(exc)})
+                return self._send(400, {"error": one_line(exc)})
             except Exception as exc:
                 traceback.print_exc()
-                return self._send(500, {"error": f"internal error: {_one_line(exc)}"})
+                return self._send(500, {"error": f"internal error: {one_line(exc)}"})
             self._send(200, result)
 
         def _refused(self) -> bool:
@@ -125,9 +125,9 @@ def make_handler(demo: Demo, timeout: float = 30):
             port = self.server.server_address[1]
             if not _host_allowed(host, self.server.server_address):
                 error = (f"this demo answers only at http://127.0.0.1:{port}/ or "
-                         f"http://localhost:{port}/, not at Host {_show(host)}")
+                         f"http://localhost:{port}/, not at Host {shown_value(host)}")
             elif origin is not None and origin.strip().lower() != f"http://{host.strip()}".lower():
-                error = f"requests from other web pages are refused (Origin {_show(origin)})"
+                error = f"requests from other web pages are refused (Origin {shown_value(origin)})"
             else:
                 return False
             self._send(403, {"error": error})
@@ -149,7 +149,7 @@ def make_handler(demo: Demo, timeout: float = 30):
             if parts[:2] == ["api", "classes"]:
                 return self._guard(lambda: demo.classes(query.get("model", "mobilenet")))
             if parts[:2] == ["api", "sample"] and len(parts) == 4:
-                return self._guard(lambda: {"image": _png(demo.image(parts[2], parts[3]))})
+                return self._guard(lambda: {"image": png_data_url(demo.image(parts[2], parts[3]))})
             if parts[:2] == ["api", "job"] and len(parts) == 3:
                 job = demo.job(parts[2])
                 if job is None:
@@ -159,7 +159,7 @@ def make_handler(demo: Demo, timeout: float = 30):
                 return self._send(200, {"progress": job.progress, "done": job.done,
                                         "error": job.error, "result": job.result,
                                         "elapsed": round(time.perf_counter() - job.started, 1)})
-            self._send(404, {"error": f"no such page: {_show(url.path)}"})
+            self._send(404, {"error": f"no such page: {shown_value(url.path)}"})
 
         def do_POST(self):
             if self._refused():
@@ -185,7 +185,7 @@ def make_handler(demo: Demo, timeout: float = 30):
                 return None
             if not (length.isascii() and length.isdigit()):
                 self._send(400, {"error": f"Content-Length must be a number of bytes, not "
-                                          f"{_show(length)}"})
+                                          f"{shown_value(length)}"})
                 return None
             size = int(length) if len(length) <= 12 else MAX_BODY + 1
             if size > MAX_BODY:

@@ -91,7 +91,7 @@ class ZooModel:
     default_layer: str | None
 
 
-def _canonical(name):
+def canonical_name(name):
     key = str(name).lower().replace("_", "").replace("-", "")
     if key not in _ZOO or isinstance(name, os.PathLike):
         raise ValueError(f"Unknown architecture {name!r}; choose one of "
@@ -101,7 +101,7 @@ def _canonical(name):
 
 def default_layer(name):
     """Name of the default CAM layer of architecture `name` (e.g. ``"vgg16"`` -> ``"block5_conv3"``)."""
-    return _ZOO[_canonical(name)].default_layer
+    return _ZOO[canonical_name(name)].default_layer
 
 
 def depth_layers(name):
@@ -117,7 +117,7 @@ def depth_layers(name):
       conv block, ``block4_conv3`` at 1/8);
     * last: the default CAM layer, the last spatial map (:func:`default_layer`).
     """
-    arch = _ZOO[_canonical(name)]
+    arch = _ZOO[canonical_name(name)]
     return dict(zip(("first", "middle", "last"), (*arch.depth, arch.default_layer)))
 
 
@@ -225,4 +225,4 @@ def load(name, weights="imagenet", **kwargs):
         if not os.path.exists(name):
             raise FileNotFoundError(f"saved model not found: {os.fspath(name)!r}")
         return _load_path(name, weights, **kwargs)
-    return _load_architecture(_canonical(name), weights, dict(kwargs))
+    return _load_architecture(canonical_name(name), weights, dict(kwargs))

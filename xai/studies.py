@@ -625,7 +625,7 @@ def depth_model(name: str, profile: str = "offline"):
     with α = 0.25 (the offline weights), any other architecture with its ImageNet weights."""
     from . import models
 
-    key = models._canonical(name)  # ValueError listing the architectures
+    key = models.canonical_name(name)  # ValueError listing the architectures
     if profile == "offline" and key != "mobilenet":
         raise ValueError(f"the offline profile has ImageNet weights for 'mobilenet' (α = 0.25) "
                          f"only, not {name!r}; use profile='online' to download them")
