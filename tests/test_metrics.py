@@ -336,6 +336,36 @@ def test_faithfulness_table_is_every_metric_of_every_map(sum_model, tmp_path):
     assert len(pd.read_csv(tmp_path / "deletion_insertion.csv")) == 4
 
 
+def test_faithfulness_keeps_every_per_sample_score_and_pairs_it_with_the_baselines(
+        sum_model, tmp_path):
+    """The long table holds each metric's own per-sample values; the summary's difference
+    with a baseline is the mean of the per-sample differences, and save() writes it."""
+    rng = np.random.default_rng(0)
+    maps = {"m": M, "random": rng.random(M.shape), "constant": np.ones(M.shape)}
+    result = metrics.faithfulness(sum_model, X, maps, keeps=(0.5,), auc_steps=2)
+    s = result.samples.set_index(["method", "metric", "sample"])["value"].sort_index()
+    for name, m in maps.items():
+        terms = metrics.drop_increase(sum_model, X, m, keep=0.5, per_sample=True)
+        mult = metrics.drop_increase(sum_model, X, m, mode="multiply", per_sample=True)
+        np.testing.assert_array_equal(s.loc[name, "drop @ keep 50%"], terms["drop"])
+        np.testing.assert_array_equal(s.loc[name, "gain × map"], mult["gain"])
+        np.testing.assert_array_equal(s.loc[name, "insertion_auc"],
+                                      metrics.insertion_auc(sum_model, X, m, 2))
+    assert result.higher_is_better["drop × map"] is False
+    assert result.higher_is_better["increase @ keep 50%"] is True
+    summary = result.summary(n_boot=200).set_index(["method", "metric"])
+    d = s.loc["m", "deletion_auc"] - s.loc["random", "deletion_auc"]
+    assert summary.loc[("m", "deletion_auc"), "d_random"] == pytest.approx(d.mean())
+    assert summary.loc[("m", "deletion_auc"), "n_random"] == len(X)
+    both = metrics.combine_faithfulness({"a": result, "b": result})
+    assert list(both.summary(n_boot=200)["model"].unique()) == ["a", "b"]
+    both.save(tmp_path, "Test", "signals", 0.0)
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    assert len(paired) == 2 * len(maps) * result.samples["metric"].nunique()
+    assert "paired with the random and constant maps (3 signals)" in \
+        (tmp_path / "paired.md").read_text()
+
+
 def test_bootstrap_interval_against_the_normal_approximation():
     """For a mean of 0/1 scores the percentile interval is close to p ± 1.96 √(p(1 − p)/N)."""
     v = (np.random.default_rng(3).random(400) < 0.3).astype(float)

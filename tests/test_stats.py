@@ -316,6 +316,20 @@ def test_format_summary_cells_markers_and_headers():
         assert word in stats.LEGEND
 
 
+def test_findings_count_the_verdicts_and_name_the_best_by_its_direction():
+    s = stats.summarise(long_table(), HIB, n_boot=500)
+    f = stats.findings(s).set_index(["setting", "metric"])
+    for metric in HIB:  # good / same / bad: one better, one within noise, one worse
+        row = f.loc[("photos", metric)]
+        assert row["methods"] == 3 and row["best"] == "good"
+        assert row["better / noise / worse than random"] == "1 / 1 / 1"
+        good = cell(s, "good", metric)
+        assert row["best mean [95 % CI]"] == \
+            f"{good['mean']:.3f} [{good['lo']:.3f}, {good['hi']:.3f}]"
+        assert row["constant"] == "0.500"
+    assert list(stats.findings(s, metrics=["deletion"])["metric"]) == ["deletion"]
+
+
 def test_rank_table_margin_calls_differences_below_it_ties():
     """A constant paired difference d has the interval [d, d] (every resample's mean is d):
     separated when d > margin, tied when d <= margin."""

@@ -11,7 +11,7 @@ order), so a costly metric computed on a subset of the samples is compared on th
 * :func:`holm` -- Holm (1979) step-down adjusted p-values.
 * :func:`summarise` -- all of it for a long table, one row per (*by, method, metric), with a
   verdict against each baseline; :func:`format_summary` and :data:`LEGEND` for Markdown;
-  :func:`rank_table` orders the methods per metric.
+  :func:`findings` counts the verdicts per metric; :func:`rank_table` orders the methods.
 * :func:`paired_rows` -- two metrics of the same samples (a score and its control's), their
   means and paired difference per group, Holm over the whole result.
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["bootstrap_mean", "paired_difference", "holm", "summarise", "format_summary",
-           "rank_table", "paired_rows", "LEGEND"]
+           "findings", "rank_table", "paired_rows", "LEGEND"]
 
 #: resampled entries drawn at once (bounds memory: n_boot × n is drawn in row chunks)
 _CHUNK = 1 << 22
@@ -521,6 +521,34 @@ def format_summary(summary: pd.DataFrame, digits=3) -> pd.DataFrame:
         row[header] = _cell(rec, baselines, tags, digits)
     return pd.DataFrame([[*key, *(row.get(h, "") for h in headers)]
                          for key, row in table.items()], columns=[*by, "method", *headers])
+
+
+def findings(summary: pd.DataFrame, metrics=None) -> pd.DataFrame:
+    """Per (*by, metric) of a :func:`summarise` result: how many methods (baselines left out)
+    are better than, within noise of or worse than each baseline, the best method by its mean
+    (with its interval) and each baseline's mean -- what prose about the table may cite.
+    ``metrics``: the metrics to keep (default: all)."""
+    by, baselines = _summary_layout(summary)
+    rows = []
+    for key, t in summary.groupby([*by, "metric"], sort=False):
+        keys = dict(zip([*by, "metric"], key))
+        if metrics is not None and keys["metric"] not in metrics:
+            continue
+        real = t[~t["method"].isin(baselines)]
+        best = real.loc[real["mean"].idxmax() if t["higher_is_better"].iloc[0]
+                        else real["mean"].idxmin()]
+        row = {**keys, "methods": len(real)}
+        for b in baselines:
+            counts = real[f"vs_{b}"].value_counts()
+            row[f"better / noise / worse than {b}"] = "{} / {} / {}".format(
+                *(int(counts.get(v, 0)) for v in ("better", "within noise", "worse")))
+        row["best"] = best["method"]
+        row["best mean [95 % CI]"] = f"{best['mean']:.3f} [{best['lo']:.3f}, {best['hi']:.3f}]"
+        for b in baselines:
+            v = t.loc[t["method"] == b, "mean"]
+            row[b] = f"{v.iloc[0]:.3f}" if len(v) else "not measured"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def rank_table(table, higher_is_better, by=("setting",), ci=0.95, n_boot=2000, seed=0,

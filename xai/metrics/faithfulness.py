@@ -328,12 +328,23 @@ def _with_intervals(row: dict, per_sample: dict, ci, n_boot, seed) -> dict:
     return row
 
 
-def _drop_row(model, x, maps, row: dict, boot: dict, **options) -> dict:
+def _drop_row(model, x, maps, row: dict, boot: dict, samples: dict, suffix: str,
+              **options) -> dict:
     """``row`` plus the mean drop, increase (and gain) of :func:`drop_increase` on ``maps``, with
-    the intervals of drop and increase."""
+    the intervals of drop and increase; the per-sample terms go to ``samples`` as
+    ``"<term><suffix>"``."""
     terms = drop_increase(model, x, maps, per_sample=True, **options)
+    samples.update({f"{name}{suffix}": v for name, v in terms.items()})
     return _with_intervals({**row, **_means(terms), "n": len(x)},
                            {name: terms[name] for name in ("drop", "increase")}, **boot)
+
+
+def _long(method: str, samples: dict) -> "pd.DataFrame":
+    """{metric: per-sample values} of one method as rows sample, method, metric, value."""
+    import pandas as pd
+    return pd.concat([pd.DataFrame({"sample": np.arange(len(v)), "method": method,
+                                    "metric": metric, "value": np.asarray(v, np.float64)})
+                      for metric, v in samples.items()], ignore_index=True)
 
 
 @dataclass
@@ -342,13 +353,33 @@ class Faithfulness:
 
     ``drop_increase``: one row per (method, keep) (mode="mask"); ``multiply``: one row per
     method (mode="multiply"); ``auc``: deletion and insertion AUC per method; with ``ci``, each
-    mean has ``_lo`` / ``_hi`` bootstrap interval columns. Extra key columns
+    mean has ``_lo`` / ``_hi`` bootstrap interval columns. ``samples``: every per-sample score
+    as a long table (``sample`` = position in ``x``, ``method``, ``metric`` named as the
+    columns of :meth:`wide` or ``deletion_auc`` / ``insertion_auc``, ``value``), the input of
+    :func:`xai.stats.summarise` (paired comparisons, see :meth:`summary`). Extra key columns
     (e.g. ``model``) come first when results are combined with :func:`combine_faithfulness`.
     """
     drop_increase: "pd.DataFrame"
     multiply: "pd.DataFrame"
     auc: "pd.DataFrame"
     ci: float | None = None  # level of the ``_lo`` / ``_hi`` bootstrap columns, if any
+    samples: "pd.DataFrame | None" = None
+
+    @property
+    def higher_is_better(self) -> dict:
+        """Direction of every metric of :attr:`samples`: drop and deletion lower, else higher."""
+        return {m: not m.startswith(("drop", "deletion"))
+                for m in self.samples["metric"].unique()}
+
+    def summary(self, baselines=("random", "constant"), **options) -> "pd.DataFrame":
+        """:func:`xai.stats.summarise` of :attr:`samples`, per key (e.g. model): each method's
+        mean, interval and paired comparison with the ``baselines`` maps (Holm per key)."""
+        from ..stats import summarise
+        if self.samples is None:
+            raise ValueError("no per-sample scores: this result was built by hand, not by "
+                             "faithfulness()")
+        return summarise(self.samples, self.higher_is_better, by=self.keys()[:-1],
+                         baselines=baselines, **options)
 
     def keys(self) -> list[str]:
         return [c for c in self.auc.columns
@@ -380,7 +411,9 @@ class Faithfulness:
                 + self.intervals().to_markdown(index=False) + "\n")
 
     def save(self, out, study: str, items: str, removed) -> None:
-        """drop_increase.csv / _multiply.csv / deletion_insertion.csv and two Markdown tables."""
+        """drop_increase.csv / _multiply.csv / deletion_insertion.csv and two Markdown tables;
+        with per-sample scores and both baselines among the maps, also the paired comparisons
+        of :meth:`summary` (paired.csv, paired.md)."""
         from pathlib import Path
         out, n, steps = Path(out), int(self.auc["n"].iloc[0]), int(self.auc["steps"].iloc[0])
         self.drop_increase.to_csv(out / "drop_increase.csv", index=False)
@@ -399,6 +432,17 @@ class Faithfulness:
             + (f"`_lo` / `_hi`: {self.ci:.0%} bootstrap interval of the mean over the {items}."
                "\n\n" if self.ci is not None else "")
             + self.auc.to_markdown(index=False, floatfmt=".3f") + "\n")
+        if self.samples is not None and {"random", "constant"} <= set(self.samples["method"]):
+            self._save_summary(out, study, n, items)
+
+    def _save_summary(self, out, study: str, n: int, items: str) -> None:
+        from ..stats import LEGEND, format_summary
+        summary = self.summary()
+        summary.to_csv(out / "paired.csv", index=False, float_format="%.6g")
+        (out / "paired.md").write_text(
+            f"# {study}: every faithfulness score, paired with the random and constant maps "
+            f"({n} {items})\n\n{LEGEND}\n\n"
+            + format_summary(summary).to_markdown(index=False) + "\n")
 
 
 def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=None,
@@ -420,20 +464,24 @@ def faithfulness(model, x, maps: dict, keeps=(0.1, 0.3, 0.5, 0.9), auc_steps=Non
         bootstrap_interval([0.0], **boot)  # check ci and n_boot before any model pass
     points = int(np.prod(np.shape(x)[1:-1])) if np.ndim(x) >= 3 else int(np.shape(x)[1])
     steps = int(auc_steps) if auc_steps is not None else min(points, 50)
-    rows, multiply, auc = [], [], []
+    rows, multiply, auc, samples = [], [], [], []
     for method, m in maps.items():
-        rows += [_drop_row(model, x, m, {"method": method, "keep": k}, boot, keep=k, **common)
-                 for k in keeps]
-        multiply.append(_drop_row(model, x, m, {"method": method}, boot, mode="multiply",
-                                  **common))
+        per_sample: dict = {}
+        rows += [_drop_row(model, x, m, {"method": method, "keep": k}, boot, per_sample,
+                           f" @ keep {k:.0%}", keep=k, **common) for k in keeps]
+        multiply.append(_drop_row(model, x, m, {"method": method}, boot, per_sample, " × map",
+                                  mode="multiply", **common))
         deletion = deletion_auc(model, x, m, steps, **common)
         insertion = insertion_auc(model, x, m, steps, **common)
+        samples.append(_long(method, {**per_sample, "deletion_auc": deletion,
+                                      "insertion_auc": insertion}))
         auc.append(_with_intervals({"method": method, "deletion_auc": float(deletion.mean()),
                                     "insertion_auc": float(insertion.mean()),
                                     "steps": steps, "n": len(x)},
                                    {"deletion_auc": deletion, "insertion_auc": insertion},
                                    **boot))
-    return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc), ci)
+    return Faithfulness(pd.DataFrame(rows), pd.DataFrame(multiply), pd.DataFrame(auc), ci,
+                        pd.concat(samples, ignore_index=True))
 
 
 def combine_faithfulness(results: dict, key: str = "model") -> Faithfulness:
@@ -444,5 +492,7 @@ def combine_faithfulness(results: dict, key: str = "model") -> Faithfulness:
         return pd.concat([getattr(r, part).assign(**{key: name}) for name, r in results.items()],
                          ignore_index=True).pipe(lambda d: d[[key, *d.columns[:-1]]])
     cis = {r.ci for r in results.values()}
+    samples = (stack("samples") if all(r.samples is not None for r in results.values())
+               else None)
     return Faithfulness(stack("drop_increase"), stack("multiply"), stack("auc"),
-                        cis.pop() if len(cis) == 1 else None)
+                        cis.pop() if len(cis) == 1 else None, samples)
