@@ -18,12 +18,11 @@ COSTLY = ("smooth_gradcam++", "smoothgrad", "integrated_gradients", "scorecam", 
 #: the settings of notebook 08, in order
 EVALUATION_SETTINGS = ("photos", "photos with boxes", "mnist1d original", "mnist1d ours", "hmt",
                        "xray")
-#: (every method and both baselines, the costly methods and metrics): id-seeded, nested shares
-#: of the samples the large settings evaluate -- about 200 and 100 of the 1000 photos, 218 of
-#: the 624 X-rays -- cut from all samples (and 20 % / 35 % for the costly ones) to fit a 2-core
-#: machine's hour; delete the setting's FinalResults/evaluation/samples folder and raise them to
-#: measure more
-SUBSET_FRACTIONS = {"photos": (0.2, 0.1), "xray": (0.35, 0.35)}
+#: share of the samples on which the costly methods run, per large setting: an id-seeded,
+#: nested subset (200 of the 1000 photos); every other method, both baselines and every metric
+#: run on all samples. Delete the setting's FinalResults/evaluation/samples folder and raise it
+#: to measure more (about 1 s per photo per 10 % on a 2-core machine)
+SUBSET_FRACTIONS = {"photos": 0.2}
 _METHOD_OPTIONS = {"rise": {"n_masks": 500}, "integrated_gradients": {"steps": 32}}
 #: Part 1: its architectures per profile, its CAMs, the CAM threshold of its masked
 #: re-classification and the paired comparisons of each CAM with its same-area controls
@@ -127,17 +126,17 @@ def _keras_model(path: Path):
 def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False) -> dict:
     """Keyword arguments of :func:`xai.evaluation.evaluate` for one setting of notebook 08:
     ``model``, ``data``, ``methods``, ``metrics``, ``metric_options``, ``subsets``, ``exclude``,
-    ``seed`` and the ``recipe`` that rebuilds it. Large sets run the costly methods and metrics
-    on an id-seeded subset (about 20 % of 1000 photos, 35 % of 624 X-rays: over 200 each)."""
+    ``seed`` and the ``recipe`` that rebuilds it. The costly methods run on an id-seeded subset
+    of the 1000 photos (:data:`SUBSET_FRACTIONS`); everything else on every sample."""
     from . import data
     from .evaluation import from_arrays
 
     images = name not in ("mnist1d original", "mnist1d ours")
     metrics = ["deletion", "insertion", "drop_increase", "mufidelity", "max_sensitivity"]
-    subsets, fraction = {}, None
+    subsets = {}
     if name == "photos":
         zm = _photo_model(profile)
-        model, source, fraction = zm.model, _imagenet_source(zm, smoke), 0.2
+        model, source = zm.model, _imagenet_source(zm, smoke)
     elif name == "photos with boxes":
         zm = _photo_model(profile)
         model, source, metrics = zm.model, _boxes_source(zm, smoke), ["pointing_game",
@@ -159,18 +158,12 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
         model = _keras_model(assets_dir() / "xray_models" / "pneumonia_cnn_am1codes.h5")
         x, y, films = data.load_xray(assets_dir() / "chest_xray" / "kermany_test",
                                      max_per_class=2 if smoke else None)
-        source, fraction = from_arrays(x, y, ids=films, description="Kermany test X-rays"), 0.35
+        source = from_arrays(x, y, ids=films, description="Kermany test X-rays")
     else:
         raise ValueError(f"unknown setting {name!r}; choose one of {EVALUATION_SETTINGS}")
     methods = _methods(smoke)
     if name in SUBSET_FRACTIONS and not smoke:  # this machine's budget: see SUBSET_FRACTIONS
-        cheap, costly = SUBSET_FRACTIONS[name]
-        subsets = {**{m: costly if m in COSTLY else cheap for m in methods},
-                   "random": cheap, "constant": cheap, "mufidelity": costly,
-                   "max_sensitivity": costly}
-    elif fraction is not None and not smoke:
-        subsets = {**{m: fraction for m in COSTLY if m in methods},
-                   "mufidelity": fraction, "max_sensitivity": fraction}
+        subsets = {m: SUBSET_FRACTIONS[name] for m in COSTLY if m in methods}
     return {"model": model, "data": source, "methods": methods, "metrics": metrics,
             "metric_options": _metric_options(images, smoke), "subsets": subsets,
             "exclude": [(m, "max_sensitivity") for m in COSTLY if m in methods], "seed": 0,
@@ -319,34 +312,6 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
         frames.append(passes_table(s["model"], s["methods"], s["seed"]).assign(setting=name))
     return pd.concat(frames, ignore_index=True)[["setting", "method", "forward", "backward",
                                                  "exact"]]
-
-
-def evaluation_findings(summary, metrics=("deletion", "insertion", "mufidelity",
-                                          "max_sensitivity", "pointing_game")):
-    """Per setting and metric: how many methods the paired tests call better than, worse than
-    or within noise of the random map, the best method by its mean (its mean and interval), and
-    the constant map's mean -- the numbers the prose of notebook 08 and the README cite."""
-    import pandas as pd
-
-    rows = []
-    for (setting, metric), t in summary.groupby(["setting", "metric"], sort=False):
-        if metric not in metrics:
-            continue
-        real = t[~t["method"].isin(("random", "constant"))]
-        best = real.loc[real["mean"].idxmax() if t["higher_is_better"].iloc[0]
-                        else real["mean"].idxmin()]
-        base = {b: t.loc[t["method"] == b, "mean"] for b in ("random", "constant")}
-        counts = real["vs_random"].value_counts()
-        rows.append({"setting": setting, "metric": metric, "methods": len(real),
-                     "better than random": int(counts.get("better", 0)),
-                     "within noise": int(counts.get("within noise", 0)),
-                     "worse than random": int(counts.get("worse", 0)),
-                     "best": best["method"],
-                     "best mean [95 % CI]": f"{best['mean']:.3f} [{best['lo']:.3f}, "
-                                            f"{best['hi']:.3f}]",
-                     **{b: f"{v.iloc[0]:.3f}" if len(v) else "not measured"
-                        for b, v in base.items()}})
-    return pd.DataFrame(rows)
 
 
 def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
