@@ -49,6 +49,19 @@ def test_layer_by_name_index_and_object_inside_a_nested_model():
         layers.resolve_layer(outer, 2.5)
 
 
+def test_layer_index_may_be_a_numpy_integer_but_never_a_bool():
+    """Like target, layer accepts NumPy integers; a bool is refused, also after layer=1 was
+    cached (True == 1 as a dictionary key)."""
+    net = gap_net(seed=1)
+    x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    assert layers.resolve_layer(net, np.int64(1))[-1].name == "conv_a"
+    np.testing.assert_allclose(xai.explain(net, x, layer=np.int32(-3)),
+                               xai.explain(net, x, layer="conv_b"))
+    for flag in (True, False):
+        with pytest.raises(TypeError, match="not a bool"):
+            xai.explain(net, x, layer=flag)
+
+
 def test_probe_activations_are_the_layers_output_and_z_the_logits():
     net = gap_net(seed=1)
     x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
@@ -125,6 +138,43 @@ def test_guided_backprop_is_not_stale_after_set_weights():
     np.testing.assert_allclose(xai.guided_gradcam(model, x, target=1),
                                after * xai.weighted_cam(model, x, target=1)[..., None],
                                rtol=1e-5, atol=1e-7)
+
+
+def test_guided_backprop_through_a_relu_layer_called_twice():
+    """One ReLU layer used at two places is gated at both (it used to fail with 'The name
+    "act_guided" is used 2 times'); checked against guided ReLUs applied by hand."""
+    @tf.custom_gradient
+    def guided_relu(h):
+        return tf.nn.relu(h), lambda dy: dy * tf.cast((h > 0) & (dy > 0), dy.dtype)
+
+    keras.utils.set_random_seed(12)
+    conv_a, conv_b = (keras.layers.Conv2D(4, 3, padding="same") for _ in range(2))
+    act, pool, dense = keras.layers.ReLU(name="act"), keras.layers.Flatten(), keras.layers.Dense(3)
+    inp = keras.Input((8, 8, 2))
+    model = keras.Model(inp, dense(pool(act(conv_b(act(conv_a(inp)))))))
+    x = tf.constant(np.random.default_rng(12).normal(size=(2, 8, 8, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        s = tf.reduce_sum(dense(pool(guided_relu(conv_b(guided_relu(conv_a(x))))))[:, 1])
+    expected = tape.gradient(s, x).numpy()
+    got = xai.guided_backprop(model, x.numpy(), target=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(got, xai.saliency(model, x.numpy(), target=1))
+
+
+def test_a_dense_layer_called_twice_is_run_twice_on_its_own_weights():
+    keras.utils.set_random_seed(13)
+    shared = keras.layers.Dense(6, activation="tanh", name="shared")
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.Flatten()(keras.layers.Conv2D(3, 3, activation="relu")(inp))
+    h = shared(shared(keras.layers.Dense(6)(h)))
+    model = keras.Model(inp, keras.layers.Dense(3)(h))
+    x = tf.constant(np.random.default_rng(13).normal(size=(2, 8, 8, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        s = tf.reduce_sum(model(x)[:, 2])
+    np.testing.assert_allclose(xai.saliency(model, x.numpy(), target=2), tape.gradient(s, x),
+                               rtol=1e-4, atol=1e-6)
 
 
 @keras.saving.register_keras_serializable("xai_tests")

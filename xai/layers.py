@@ -9,6 +9,7 @@ layers through :class:`_Dense` (same variables, a faster input gradient on CPUs)
 """
 from __future__ import annotations
 
+import numbers
 import weakref
 from dataclasses import dataclass
 from typing import Callable
@@ -67,6 +68,11 @@ def resolve_layer(model, layer=None) -> tuple:
     or None: the last spatial feature map before global pooling / flatten (trailing local pooling
     and dropout are skipped, e.g. VGG16 → block5_conv3). Cached per model and layer.
     """
+    if isinstance(layer, bool):  # before the cache: True == 1 as a key
+        raise TypeError(f"layer must be a name, an index, a keras Layer or None, not a bool "
+                        f"({layer!r})")
+    if isinstance(layer, numbers.Integral):
+        layer = int(layer)  # NumPy integers too, as for target
     key = ("path", layer if layer is None or isinstance(layer, (str, int)) else id(layer))
     cache = _CACHE.setdefault(model, {})
     if key not in cache:
@@ -76,7 +82,7 @@ def resolve_layer(model, layer=None) -> tuple:
 
 def _find_layer(model, layer) -> tuple:
     inputs = [p[-1] for p in walk(model) if isinstance(p[-1], keras.layers.InputLayer)]
-    asked = (model.layers[layer] if isinstance(layer, int) and not isinstance(layer, bool)
+    asked = (model.layers[layer] if isinstance(layer, int)
              and -len(model.layers) <= layer < len(model.layers) else layer)
     if any(asked is i or asked == i.name for i in inputs):
         raise _no_layer_error(model, f"Layer {layer!r} is the model's input, not a feature map "
@@ -88,7 +94,7 @@ def _find_layer(model, layer) -> tuple:
         found = [p for p in paths if p[-1].name == layer]
         if not found:
             raise _no_layer_error(model, f"No layer named {layer!r}")
-    elif isinstance(layer, int) and not isinstance(layer, bool):
+    elif isinstance(layer, int):
         if not -len(model.layers) <= layer < len(model.layers):
             raise _no_layer_error(model, f"Layer index {layer} is out of range for "
                                          f"{len(model.layers)} layers")
@@ -163,8 +169,14 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
     """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
     ``head`` = (path to the final layer, replacement callable) swaps the model's final layer,
     also when it sits inside a nested model (a classifier wrapped in a Sequential).
-    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop)."""
-    captured = {}
+    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop).
+    A layer called at several places gets one wrapper, called as often (names stay unique)."""
+    captured, wrappers = {}, {}
+
+    def wrapper(kind, layer):
+        if (kind, id(layer)) not in wrappers:
+            wrappers[kind, id(layer)] = kind(layer)
+        return wrappers[kind, id(layer)]
 
     def call_fn(layer, *args, **kwargs):
         in_path = bool(path) and layer is path[0]
@@ -180,13 +192,13 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
             captured["A"], out = inner(args[0])
             return out
         if plain_dense(layer) and not kwargs and len(args) == 1:
-            out = _Dense(layer, name=layer.name + "_fastgrad", dtype=layer.dtype_policy)(args[0])
+            out = wrapper(_fast_dense, layer)(args[0])
         else:
             out = layer(*args, **kwargs)
         if in_path:  # float32 A, and the rest of the network runs on it (∂S/∂A exists)
             out = captured["A"] = _float32(out)
         if guided and _is_relu(layer):
-            out = _GuidedGate(name=layer.name + "_guided", dtype=layer.dtype_policy)(out)
+            out = wrapper(_guided_gate, layer)(out)
         return out
 
     inp, out = _rebuild(model, call_fn)
@@ -232,6 +244,10 @@ class _GuidedGate(keras.layers.Layer):
         return _guided_identity(h)
 
 
+def _guided_gate(relu) -> _GuidedGate:
+    return _GuidedGate(name=relu.name + "_guided", dtype=relu.dtype_policy)
+
+
 def _is_relu(layer) -> bool:
     """A ReLU layer, or a layer whose activation is a ReLU (relu, relu6, leaky_relu)."""
     if isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU)):
@@ -264,6 +280,10 @@ class _Dense(keras.layers.Layer):
         if self.dense.use_bias:
             z = z + keras.ops.cast(self.dense.bias, h.dtype)
         return z if self.linear else self.dense.activation(z)
+
+
+def _fast_dense(dense) -> _Dense:
+    return _Dense(dense, name=dense.name + "_fastgrad", dtype=dense.dtype_policy)
 
 
 def plain_dense(layer) -> bool:
