@@ -87,6 +87,70 @@ def test_probe_follows_the_models_weights():
                                               normalize=False))
 
 
+def head_net(seed, kind):
+    """conv → GAP → a softmax head that is not a plain Dense: an EinsumDense, a LoRA Dense."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.GlobalAveragePooling2D()(conv(name="c1")(inp))
+    if kind == "einsum":
+        head = keras.layers.EinsumDense("ab,bc->ac", output_shape=3, bias_axes="c",
+                                        activation="softmax", name="head")
+        return keras.Model(inp, head(h))
+    head = keras.layers.Dense(3, activation="softmax", name="head")
+    model = keras.Model(inp, head(h))
+    head.enable_lora(2)
+    head.lora_kernel_b.assign(np.random.default_rng(seed).normal(size=(2, 3)))
+    return model
+
+
+@pytest.mark.parametrize("kind", ["einsum", "lora"])
+def test_a_head_that_is_not_a_plain_dense_follows_the_models_weights(kind):
+    """The head's pre-activation runs on the head's own variables (it used to be a copy, stale
+    after set_weights / fit until clear_cache)."""
+    net = head_net(30, kind)
+    x = np.random.default_rng(20).normal(size=(3, 8, 8, 2)).astype(np.float32)
+    before = xai.explain(net, x, target=1, normalize=False)
+    other = head_net(31, kind)
+    net.set_weights(other.get_weights())
+    head = net.get_layer("head")
+    features = keras.Model(net.inputs, head.input)(x).numpy()
+    logits = features @ keras.ops.convert_to_numpy(head.kernel) + head.bias.numpy()
+    np.testing.assert_allclose(xai.scores.class_scores(net, x), logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xai.scores.class_scores(net, x, "probability"),
+                               net.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    after = xai.explain(net, x, target=1, normalize=False)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, xai.explain(other, x, target=1, normalize=False),
+                               rtol=1e-5, atol=1e-6)
+
+
+@keras.saving.register_keras_serializable("xai_tests")
+class WrappedHead(keras.layers.Layer):
+    """A head whose weights live in a sub-layer: it cannot be rebuilt on the same variables."""
+
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.activation = units, keras.activations.get(activation)
+        self.dense = keras.layers.Dense(units)
+
+    def call(self, h):
+        return self.activation(self.dense(h))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+def test_a_head_that_cannot_share_its_weights_is_refused_with_the_fix():
+    keras.utils.set_random_seed(22)
+    inp = keras.Input((8, 8, 2))
+    out = WrappedHead(3, "softmax", name="wrapped")(
+        keras.layers.GlobalAveragePooling2D()(conv(name="c1")(inp)))
+    x = np.zeros((1, 8, 8, 2), np.float32)
+    with pytest.raises(ValueError, match="'wrapped'.*Activation\\('softmax'\\)"):
+        xai.explain(keras.Model(inp, out), x)
+
+
 # ------------------------------------------------------------------ guided backpropagation
 def guided_reference(model, x, target):
     """Guided backprop by hand on a chain model: a tape through the layers with each ReLU

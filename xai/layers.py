@@ -302,16 +302,45 @@ def _activation_name(layer) -> str | None:
 
 
 def _linear_version(layer, input_shape):
-    """A layer computing ``layer``'s pre-activation (shares weights for Dense; else a copy)."""
+    """A layer computing ``layer``'s pre-activation on ``layer``'s own variables (no copy, so
+    the probe follows ``fit`` and ``set_weights``)."""
     if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
         return lambda h: h
     if plain_dense(layer):
         return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
-    config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
-    linear = layer.__class__.from_config(config)
-    linear.build(input_shape)
-    linear.set_weights(layer.get_weights())
-    return linear
+    return _shared_rebuild(layer, input_shape, activation="linear", name=layer.name + "_logits")
+
+
+def _shared_rebuild(layer, input_shape, **changes):
+    """``layer`` rebuilt from its config with ``changes`` (an EinsumDense, a LoRA or quantised
+    Dense, a Conv…), on ``layer``'s variables: each weight its build adds is the original's
+    weight of the same name."""
+    own = {}
+    for v in layer.weights:
+        own.setdefault(v.name, []).append(v)
+
+    def add_weight(*args, name=None, **kwargs):
+        if len(own.get(name, ())) != 1:
+            raise KeyError(name)
+        return own[name][0]
+
+    rebuilt = layer.__class__.from_config(dict(layer.get_config(), **changes))
+    rebuilt.add_weight = add_weight
+    try:
+        rebuilt.build(input_shape)
+        shared = {id(v) for v in rebuilt.weights} == {id(v) for v in layer.weights}
+    except KeyError:
+        shared = False
+    del rebuilt.add_weight
+    if not shared:
+        raise ValueError(
+            f"xai explains logits by running the model's last layer {layer.name!r} "
+            f"({layer.__class__.__name__}) without its final activation, on the layer's own "
+            "weights, and cannot rebuild this layer that way. "
+            f"Move the activation to its own layer, e.g. {layer.__class__.__name__}(..., "
+            "activation=None) followed by keras.layers.Activation('softmax'); the weights "
+            "stay the same.")
+    return rebuilt
 
 
 @dataclass(frozen=True)
