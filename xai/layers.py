@@ -293,18 +293,57 @@ def plain_dense(layer) -> bool:
             and not getattr(layer, "lora_enabled", False))
 
 
+#: final activations that xai strips to reach the logits (log-softmax is a softmax: the same z)
+_HEADS = {"softmax": "softmax", "log_softmax": "softmax", "sigmoid": "sigmoid"}
+#: layers that keep a probability a probability-derived number (no logits behind them)
+_SHAPE_ONLY = ("Reshape", "Flatten", "Permute", "Cropping", "Identity", "Dropout",
+               "SpatialDropout", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+               "ActivityRegularization", "MaxPooling", "AveragePooling", "GlobalMaxPooling",
+               "GlobalAveragePooling")
+
+
 def _activation_name(layer) -> str | None:
+    """The kind, "softmax" or "sigmoid", if ``layer`` ends in one (a Softmax layer, an activation, a Lambda
+    of tf.nn/keras.ops softmax, log_softmax or sigmoid), else None."""
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    act = getattr(layer, "activation", None)
+    act = getattr(layer, "function" if isinstance(layer, keras.layers.Lambda) else "activation",
+                  None)
     name = getattr(act, "__name__", None) if act is not None else None
-    return name if name in ("softmax", "sigmoid") else None
+    return _HEADS.get(name.removesuffix("_v2")) if isinstance(name, str) else None
+
+
+def _softmax_inside(model, final: tuple) -> tuple[str | None, tuple]:
+    """A softmax/sigmoid followed by shape-only layers up to the output (a 1×1 conv softmax →
+    global pooling, a softmax → Reshape): its kind and the layer names from it to the output.
+    (None, ()) when there is none or it cannot be told."""
+    owner = final[-2] if len(final) > 1 else model
+    chain = [final[-1]]
+    while chain[-1].__class__.__name__.startswith(_SHAPE_ONLY):
+        chain.append(_inbound_layer(owner, chain[-1]))
+        if chain[-1] is None:
+            return None, ()
+    act = _activation_name(chain[-1])
+    return (act, tuple(layer.name for layer in reversed(chain))) if act else (None, ())
+
+
+def _inbound_layer(model, layer):
+    """The layer whose output ``layer`` is called on in ``model`` (None if it cannot be told)."""
+    if isinstance(model, keras.Sequential):
+        i = model.layers.index(layer)
+        return model.layers[i - 1] if i > 0 else None
+    try:
+        op = layer.input._keras_history.operation
+    except (AttributeError, ValueError):
+        return None
+    return op if isinstance(op, keras.layers.Layer) and not isinstance(
+        op, keras.layers.InputLayer) else None
 
 
 def _linear_version(layer, input_shape):
     """A layer computing ``layer``'s pre-activation on ``layer``'s own variables (no copy, so
     the probe follows ``fit`` and ``set_weights``)."""
-    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
+    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation, keras.layers.Lambda)):
         return lambda h: h
     if plain_dense(layer):
         return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
@@ -349,12 +388,15 @@ class Probe:
 
     ``final_activation`` is "softmax", "sigmoid" or None: what turns z into the model's output.
     ``binary``: the model has a single output unit; z is then [−logit, logit] (class 0, class 1).
+    ``inside``: the layer names from a softmax/sigmoid to the output when it is not the last
+    layer; z is then the model's output itself (a probability, no logits behind it).
     """
     model: keras.Model
     path: tuple | None
     final_activation: str | None
     binary: bool
     functions: dict
+    inside: tuple = ()
 
     @property
     def num_classes(self) -> int:
@@ -401,12 +443,14 @@ def build_probe(model, path: tuple | None, guided: bool = False) -> Probe:
         return cache[key]
     final = final_layer_path(model)
     act = _activation_name(final[-1]) if final else None
-    head = None
+    head, inside = None, ()
     if act is not None:
         last = final[-1]
         head = (final, _linear_version(last, tuple(_input_shape_of(last))))
+    elif final:
+        act, inside = _softmax_inside(model, final)
     probe_model, binary = _probe_model(model, path, head, guided)
-    probe = Probe(probe_model, path, act, binary, {})
+    probe = Probe(probe_model, path, act, binary, {}, inside)
     cache[key] = probe
     return probe
 
