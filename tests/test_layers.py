@@ -370,3 +370,22 @@ def test_probability_of_a_single_unit_without_sigmoid_is_rejected(activation):
         with pytest.raises(ValueError, match="single unit.*Use score='logit'"):
             call()
     assert np.isfinite(xai.explain(net, x, method="gradcam")).all()  # the logit is fine
+
+
+def test_a_single_linear_unit_regression_is_explained_as_y_with_target_1():
+    """The documented convention for a regression output Dense(1): target=1 explains y itself,
+    target=None (top-1 by sign) explains −y where y < 0."""
+    net = binary_net(seed=14, activation=None)
+    x = np.random.default_rng(14).normal(size=(8, 8, 8, 2)).astype(np.float32)
+    unit = net.get_layer("unit")
+    unit.bias.assign(unit.bias - np.median(net.predict(x, verbose=0)) + 1e-3)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = net(xt)[:, 0]
+        total = tf.reduce_sum(y)
+    dy = tape.gradient(total, xt).numpy()
+    assert (y > 0).numpy().any() and (y < 0).numpy().any()
+    np.testing.assert_allclose(xai.saliency(net, x, target=1), dy, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(xai.saliency(net, x), np.sign(y)[:, None, None, None] * dy,
+                               rtol=1e-5, atol=1e-7)

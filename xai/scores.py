@@ -98,7 +98,9 @@ def resolve_targets(target, n: int, num_classes: int) -> np.ndarray:
     ``target``: None (top-1), an int or class name for all samples, or a sequence of N of those.
     Names are ImageNet class names (e.g. "tabby") and need a 1000-class model. A single-unit
     (binary) model has two classes: 1 (the unit's logit, p) and 0 (its negation, 1 − p); its
-    top-1 is class 1 where p > 0.5, as Keras' binary accuracy counts it.
+    top-1 is class 1 where p > 0.5, as Keras' binary accuracy counts it. A single unit without
+    sigmoid is read the same way (its value y as a logit, top-1 = 1 where y > 0): for a
+    regression output give target=1, which explains y whatever its sign.
     """
     if target is None:
         return np.full(n, -1, np.int32)
