@@ -303,8 +303,8 @@ _SHAPE_ONLY = ("Reshape", "Flatten", "Permute", "Cropping", "Identity", "Dropout
 
 
 def _activation_name(layer) -> str | None:
-    """The kind, "softmax" or "sigmoid", if ``layer`` ends in one (a Softmax layer, an activation, a Lambda
-    of tf.nn/keras.ops softmax, log_softmax or sigmoid), else None."""
+    """The kind, "softmax" or "sigmoid", if ``layer`` ends in one (a Softmax layer, an
+    activation, a Lambda of tf.nn/keras.ops softmax, log_softmax or sigmoid), else None."""
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
     act = getattr(layer, "function" if isinstance(layer, keras.layers.Lambda) else "activation",
