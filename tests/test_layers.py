@@ -49,6 +49,19 @@ def test_layer_by_name_index_and_object_inside_a_nested_model():
         layers.resolve_layer(outer, 2.5)
 
 
+def test_layer_index_may_be_a_numpy_integer_but_never_a_bool():
+    """Like target, layer accepts NumPy integers; a bool is refused, also after layer=1 was
+    cached (True == 1 as a dictionary key)."""
+    net = gap_net(seed=1)
+    x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
+    assert layers.resolve_layer(net, np.int64(1))[-1].name == "conv_a"
+    np.testing.assert_allclose(xai.explain(net, x, layer=np.int32(-3)),
+                               xai.explain(net, x, layer="conv_b"))
+    for flag in (True, False):
+        with pytest.raises(TypeError, match="not a bool"):
+            xai.explain(net, x, layer=flag)
+
+
 def test_probe_activations_are_the_layers_output_and_z_the_logits():
     net = gap_net(seed=1)
     x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
@@ -72,6 +85,70 @@ def test_probe_follows_the_models_weights():
                                            normalize=False), rtol=1e-5, atol=1e-6)
     assert not np.allclose(first, xai.explain(net, x, method="gradcam", target=1,
                                               normalize=False))
+
+
+def head_net(seed, kind):
+    """conv → GAP → a softmax head that is not a plain Dense: an EinsumDense, a LoRA Dense."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.GlobalAveragePooling2D()(conv(name="c1")(inp))
+    if kind == "einsum":
+        head = keras.layers.EinsumDense("ab,bc->ac", output_shape=3, bias_axes="c",
+                                        activation="softmax", name="head")
+        return keras.Model(inp, head(h))
+    head = keras.layers.Dense(3, activation="softmax", name="head")
+    model = keras.Model(inp, head(h))
+    head.enable_lora(2)
+    head.lora_kernel_b.assign(np.random.default_rng(seed).normal(size=(2, 3)))
+    return model
+
+
+@pytest.mark.parametrize("kind", ["einsum", "lora"])
+def test_a_head_that_is_not_a_plain_dense_follows_the_models_weights(kind):
+    """The head's pre-activation runs on the head's own variables (it used to be a copy, stale
+    after set_weights / fit until clear_cache)."""
+    net = head_net(30, kind)
+    x = np.random.default_rng(20).normal(size=(3, 8, 8, 2)).astype(np.float32)
+    before = xai.explain(net, x, target=1, normalize=False)
+    other = head_net(31, kind)
+    net.set_weights(other.get_weights())
+    head = net.get_layer("head")
+    features = keras.Model(net.inputs, head.input)(x).numpy()
+    logits = features @ keras.ops.convert_to_numpy(head.kernel) + head.bias.numpy()
+    np.testing.assert_allclose(xai.scores.class_scores(net, x), logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xai.scores.class_scores(net, x, "probability"),
+                               net.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    after = xai.explain(net, x, target=1, normalize=False)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, xai.explain(other, x, target=1, normalize=False),
+                               rtol=1e-5, atol=1e-6)
+
+
+@keras.saving.register_keras_serializable("xai_tests")
+class WrappedHead(keras.layers.Layer):
+    """A head whose weights live in a sub-layer: it cannot be rebuilt on the same variables."""
+
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.activation = units, keras.activations.get(activation)
+        self.dense = keras.layers.Dense(units)
+
+    def call(self, h):
+        return self.activation(self.dense(h))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+def test_a_head_that_cannot_share_its_weights_is_refused_with_the_fix():
+    keras.utils.set_random_seed(22)
+    inp = keras.Input((8, 8, 2))
+    out = WrappedHead(3, "softmax", name="wrapped")(
+        keras.layers.GlobalAveragePooling2D()(conv(name="c1")(inp)))
+    x = np.zeros((1, 8, 8, 2), np.float32)
+    with pytest.raises(ValueError, match="'wrapped'.*Activation\\('softmax'\\)"):
+        xai.explain(keras.Model(inp, out), x)
 
 
 # ------------------------------------------------------------------ guided backpropagation
@@ -125,6 +202,43 @@ def test_guided_backprop_is_not_stale_after_set_weights():
     np.testing.assert_allclose(xai.guided_gradcam(model, x, target=1),
                                after * xai.weighted_cam(model, x, target=1)[..., None],
                                rtol=1e-5, atol=1e-7)
+
+
+def test_guided_backprop_through_a_relu_layer_called_twice():
+    """One ReLU layer used at two places is gated at both (it used to fail with 'The name
+    "act_guided" is used 2 times'); checked against guided ReLUs applied by hand."""
+    @tf.custom_gradient
+    def guided_relu(h):
+        return tf.nn.relu(h), lambda dy: dy * tf.cast((h > 0) & (dy > 0), dy.dtype)
+
+    keras.utils.set_random_seed(12)
+    conv_a, conv_b = (keras.layers.Conv2D(4, 3, padding="same") for _ in range(2))
+    act, pool, dense = keras.layers.ReLU(name="act"), keras.layers.Flatten(), keras.layers.Dense(3)
+    inp = keras.Input((8, 8, 2))
+    model = keras.Model(inp, dense(pool(act(conv_b(act(conv_a(inp)))))))
+    x = tf.constant(np.random.default_rng(12).normal(size=(2, 8, 8, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        s = tf.reduce_sum(dense(pool(guided_relu(conv_b(guided_relu(conv_a(x))))))[:, 1])
+    expected = tape.gradient(s, x).numpy()
+    got = xai.guided_backprop(model, x.numpy(), target=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(got, xai.saliency(model, x.numpy(), target=1))
+
+
+def test_a_dense_layer_called_twice_is_run_twice_on_its_own_weights():
+    keras.utils.set_random_seed(13)
+    shared = keras.layers.Dense(6, activation="tanh", name="shared")
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.Flatten()(keras.layers.Conv2D(3, 3, activation="relu")(inp))
+    h = shared(shared(keras.layers.Dense(6)(h)))
+    model = keras.Model(inp, keras.layers.Dense(3)(h))
+    x = tf.constant(np.random.default_rng(13).normal(size=(2, 8, 8, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        s = tf.reduce_sum(model(x)[:, 2])
+    np.testing.assert_allclose(xai.saliency(model, x.numpy(), target=2), tape.gradient(s, x),
+                               rtol=1e-4, atol=1e-6)
 
 
 @keras.saving.register_keras_serializable("xai_tests")
@@ -256,3 +370,22 @@ def test_probability_of_a_single_unit_without_sigmoid_is_rejected(activation):
         with pytest.raises(ValueError, match="single unit.*Use score='logit'"):
             call()
     assert np.isfinite(xai.explain(net, x, method="gradcam")).all()  # the logit is fine
+
+
+def test_a_single_linear_unit_regression_is_explained_as_y_with_target_1():
+    """The documented convention for a regression output Dense(1): target=1 explains y itself,
+    target=None (top-1 by sign) explains −y where y < 0."""
+    net = binary_net(seed=14, activation=None)
+    x = np.random.default_rng(14).normal(size=(8, 8, 8, 2)).astype(np.float32)
+    unit = net.get_layer("unit")
+    unit.bias.assign(unit.bias - np.median(net.predict(x, verbose=0)) + 1e-3)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = net(xt)[:, 0]
+        total = tf.reduce_sum(y)
+    dy = tape.gradient(total, xt).numpy()
+    assert (y > 0).numpy().any() and (y < 0).numpy().any()
+    np.testing.assert_allclose(xai.saliency(net, x, target=1), dy, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(xai.saliency(net, x), np.sign(y)[:, None, None, None] * dy,
+                               rtol=1e-5, atol=1e-7)

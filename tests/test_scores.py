@@ -96,3 +96,73 @@ def test_documented_submodules_reachable_after_import_xai():
     # the function xai.sise is not hidden by a module of the same name
     assert callable(xai.sise) and xai.sise.__name__ == "sise"
     assert xai.perturbation.block_layers is not None
+
+
+# ------------------------------------------------------------------ softmax not where expected
+def _features_and_head(seed):
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 2))
+    features = keras.layers.GlobalAveragePooling2D(name="gap")(
+        keras.layers.Conv2D(6, 3, activation="relu")(inp))
+    return inp, features
+
+
+@pytest.mark.parametrize("fn", ["tf.nn", "keras.ops", "activation"])
+def test_a_final_log_softmax_is_stripped_like_a_softmax(fn):
+    """Lambda(log_softmax) used to be explained as if its log-probabilities were logits."""
+    import tensorflow as tf
+    inp, features = _features_and_head(30)
+    if fn == "activation":
+        out = keras.layers.Dense(4, activation="log_softmax", name="head")(features)
+    else:
+        log_softmax = tf.nn.log_softmax if fn == "tf.nn" else keras.ops.log_softmax
+        out = keras.layers.Lambda(log_softmax)(keras.layers.Dense(4, name="head")(features))
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(30).normal(size=(5, 8, 8, 2)).astype(np.float32)
+    gap = keras.Model(inp, features)(x).numpy()
+    head = model.get_layer("head")
+    np.testing.assert_allclose(scores.class_scores(model, x),
+                               gap @ head.kernel.numpy() + head.bias.numpy(), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(scores.class_scores(model, x, "probability"),
+                               np.exp(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
+
+
+def _softmax_then(kind, seed=31):
+    """A softmax that is not the last layer: 1×1 conv softmax → global pooling (a mean of
+    per-position distributions), or Dense softmax → Reshape."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 2))
+    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv")(inp)
+    if kind == "pooling":
+        h = keras.layers.Conv2D(4, 1, activation="softmax", name="pixel_softmax")(h)
+        return keras.Model(inp, keras.layers.GlobalAveragePooling2D(name="pool")(h))
+    h = keras.layers.Dense(4, activation="softmax", name="head")(keras.layers.Flatten()(h))
+    return keras.Model(inp, keras.layers.Reshape((4,), name="reshape")(h))
+
+
+@pytest.mark.parametrize("kind", ["pooling", "reshape"])
+def test_a_softmax_before_the_last_layer_has_no_logits_and_is_not_softmaxed_twice(kind):
+    import tensorflow as tf
+    model = _softmax_then(kind)
+    x = np.random.default_rng(31).normal(size=(3, 8, 8, 2)).astype(np.float32)
+    out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(out.sum(1), 1, rtol=1e-5)  # the output is a distribution
+    np.testing.assert_allclose(scores.class_scores(model, x, "probability"), out, rtol=1e-5,
+                               atol=1e-7)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        s = tf.reduce_sum(model(xt)[:, 2])
+    np.testing.assert_allclose(xai.saliency(model, x, target=2, score="probability"),
+                               tape.gradient(s, xt), rtol=1e-4, atol=1e-7)
+    top = xai.smoothgrad(model, x, score="probability", n=2, spread=0.0, seed=0)
+    expected = xai.saliency(model, x, target=out.argmax(1), score="probability")
+    np.testing.assert_allclose(top, expected, rtol=1e-5, atol=1e-8)
+    last = "pool" if kind == "pooling" else "reshape"
+    for call in (lambda: scores.class_scores(model, x),
+                 lambda: xai.explain(model, x, method="gradcam", layer="conv"),
+                 lambda: xai.saliency(model, x)):
+        with pytest.raises(ValueError, match=f"not its last layer.*→ '?{last}.*"
+                                             "Use score='probability'"):
+            call()

@@ -128,6 +128,9 @@ def explain(model, x, method="gradcam", layer=None, target=None, score=None, **o
     method : one of ``xai.METHODS`` (the registered methods).
     layer : name, index, Layer or None (the last spatial map before pooling), for CAM methods.
     target : None (each sample's top-1), a class index or ImageNet class name, or one per sample.
+        A single output unit is read as a binary classifier's logit y: class 1 is y, class 0
+        is −y, and the top-1 is 1 where y > 0. For a regression output (no sigmoid) pass
+        ``target=1`` to explain y itself: ``target=None`` explains −y wherever y < 0.
     score : "logit" (pre-softmax; the default, except RISE and SISE: "probability", as in their
         papers) or "probability".
     **options : the method's own options (batch_size, seed, steps, n, normalize, upsample, ...).

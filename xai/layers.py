@@ -9,6 +9,7 @@ layers through :class:`_Dense` (same variables, a faster input gradient on CPUs)
 """
 from __future__ import annotations
 
+import numbers
 import weakref
 from dataclasses import dataclass
 from typing import Callable
@@ -67,6 +68,11 @@ def resolve_layer(model, layer=None) -> tuple:
     or None: the last spatial feature map before global pooling / flatten (trailing local pooling
     and dropout are skipped, e.g. VGG16 → block5_conv3). Cached per model and layer.
     """
+    if isinstance(layer, bool):  # before the cache: True == 1 as a key
+        raise TypeError(f"layer must be a name, an index, a keras Layer or None, not a bool "
+                        f"({layer!r})")
+    if isinstance(layer, numbers.Integral):
+        layer = int(layer)  # NumPy integers too, as for target
     key = ("path", layer if layer is None or isinstance(layer, (str, int)) else id(layer))
     cache = _CACHE.setdefault(model, {})
     if key not in cache:
@@ -76,7 +82,7 @@ def resolve_layer(model, layer=None) -> tuple:
 
 def _find_layer(model, layer) -> tuple:
     inputs = [p[-1] for p in walk(model) if isinstance(p[-1], keras.layers.InputLayer)]
-    asked = (model.layers[layer] if isinstance(layer, int) and not isinstance(layer, bool)
+    asked = (model.layers[layer] if isinstance(layer, int)
              and -len(model.layers) <= layer < len(model.layers) else layer)
     if any(asked is i or asked == i.name for i in inputs):
         raise _no_layer_error(model, f"Layer {layer!r} is the model's input, not a feature map "
@@ -88,7 +94,7 @@ def _find_layer(model, layer) -> tuple:
         found = [p for p in paths if p[-1].name == layer]
         if not found:
             raise _no_layer_error(model, f"No layer named {layer!r}")
-    elif isinstance(layer, int) and not isinstance(layer, bool):
+    elif isinstance(layer, int):
         if not -len(model.layers) <= layer < len(model.layers):
             raise _no_layer_error(model, f"Layer index {layer} is out of range for "
                                          f"{len(model.layers)} layers")
@@ -163,8 +169,14 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
     """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
     ``head`` = (path to the final layer, replacement callable) swaps the model's final layer,
     also when it sits inside a nested model (a classifier wrapped in a Sequential).
-    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop)."""
-    captured = {}
+    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop).
+    A layer called at several places gets one wrapper, called as often (names stay unique)."""
+    captured, wrappers = {}, {}
+
+    def wrapper(kind, layer):
+        if (kind, id(layer)) not in wrappers:
+            wrappers[kind, id(layer)] = kind(layer)
+        return wrappers[kind, id(layer)]
 
     def call_fn(layer, *args, **kwargs):
         in_path = bool(path) and layer is path[0]
@@ -180,13 +192,13 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
             captured["A"], out = inner(args[0])
             return out
         if plain_dense(layer) and not kwargs and len(args) == 1:
-            out = _Dense(layer, name=layer.name + "_fastgrad", dtype=layer.dtype_policy)(args[0])
+            out = wrapper(_fast_dense, layer)(args[0])
         else:
             out = layer(*args, **kwargs)
         if in_path:  # float32 A, and the rest of the network runs on it (∂S/∂A exists)
             out = captured["A"] = _float32(out)
         if guided and _is_relu(layer):
-            out = _GuidedGate(name=layer.name + "_guided", dtype=layer.dtype_policy)(out)
+            out = wrapper(_guided_gate, layer)(out)
         return out
 
     inp, out = _rebuild(model, call_fn)
@@ -232,6 +244,10 @@ class _GuidedGate(keras.layers.Layer):
         return _guided_identity(h)
 
 
+def _guided_gate(relu) -> _GuidedGate:
+    return _GuidedGate(name=relu.name + "_guided", dtype=relu.dtype_policy)
+
+
 def _is_relu(layer) -> bool:
     """A ReLU layer, or a layer whose activation is a ReLU (relu, relu6, leaky_relu)."""
     if isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU)):
@@ -266,6 +282,10 @@ class _Dense(keras.layers.Layer):
         return z if self.linear else self.dense.activation(z)
 
 
+def _fast_dense(dense) -> _Dense:
+    return _Dense(dense, name=dense.name + "_fastgrad", dtype=dense.dtype_policy)
+
+
 def plain_dense(layer) -> bool:
     """A float Dense layer (no quantisation, no LoRA) that :class:`_Dense` can stand in for."""
     return (isinstance(layer, keras.layers.Dense)
@@ -273,25 +293,93 @@ def plain_dense(layer) -> bool:
             and not getattr(layer, "lora_enabled", False))
 
 
+#: final activations that xai strips to reach the logits (log-softmax is a softmax: the same z)
+_HEADS = {"softmax": "softmax", "log_softmax": "softmax", "sigmoid": "sigmoid"}
+#: layers that keep a probability a probability-derived number (no logits behind them)
+_SHAPE_ONLY = ("Reshape", "Flatten", "Permute", "Cropping", "Identity", "Dropout",
+               "SpatialDropout", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+               "ActivityRegularization", "MaxPooling", "AveragePooling", "GlobalMaxPooling",
+               "GlobalAveragePooling")
+
+
 def _activation_name(layer) -> str | None:
+    """The kind, "softmax" or "sigmoid", if ``layer`` ends in one (a Softmax layer, an
+    activation, a Lambda of tf.nn/keras.ops softmax, log_softmax or sigmoid), else None."""
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    act = getattr(layer, "activation", None)
+    act = getattr(layer, "function" if isinstance(layer, keras.layers.Lambda) else "activation",
+                  None)
     name = getattr(act, "__name__", None) if act is not None else None
-    return name if name in ("softmax", "sigmoid") else None
+    return _HEADS.get(name.removesuffix("_v2")) if isinstance(name, str) else None
+
+
+def _softmax_inside(model, final: tuple) -> tuple[str | None, tuple]:
+    """A softmax/sigmoid followed by shape-only layers up to the output (a 1×1 conv softmax →
+    global pooling, a softmax → Reshape): its kind and the layer names from it to the output.
+    (None, ()) when there is none or it cannot be told."""
+    owner = final[-2] if len(final) > 1 else model
+    chain = [final[-1]]
+    while chain[-1].__class__.__name__.startswith(_SHAPE_ONLY):
+        chain.append(_inbound_layer(owner, chain[-1]))
+        if chain[-1] is None:
+            return None, ()
+    act = _activation_name(chain[-1])
+    return (act, tuple(layer.name for layer in reversed(chain))) if act else (None, ())
+
+
+def _inbound_layer(model, layer):
+    """The layer whose output ``layer`` is called on in ``model`` (None if it cannot be told)."""
+    if isinstance(model, keras.Sequential):
+        i = model.layers.index(layer)
+        return model.layers[i - 1] if i > 0 else None
+    try:
+        op = layer.input._keras_history.operation
+    except (AttributeError, ValueError):
+        return None
+    return op if isinstance(op, keras.layers.Layer) and not isinstance(
+        op, keras.layers.InputLayer) else None
 
 
 def _linear_version(layer, input_shape):
-    """A layer computing ``layer``'s pre-activation (shares weights for Dense; else a copy)."""
-    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
+    """A layer computing ``layer``'s pre-activation on ``layer``'s own variables (no copy, so
+    the probe follows ``fit`` and ``set_weights``)."""
+    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation, keras.layers.Lambda)):
         return lambda h: h
     if plain_dense(layer):
         return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
-    config = dict(layer.get_config(), activation="linear", name=layer.name + "_logits")
-    linear = layer.__class__.from_config(config)
-    linear.build(input_shape)
-    linear.set_weights(layer.get_weights())
-    return linear
+    return _shared_rebuild(layer, input_shape, activation="linear", name=layer.name + "_logits")
+
+
+def _shared_rebuild(layer, input_shape, **changes):
+    """``layer`` rebuilt from its config with ``changes`` (an EinsumDense, a LoRA or quantised
+    Dense, a Conv…), on ``layer``'s variables: each weight its build adds is the original's
+    weight of the same name."""
+    own = {}
+    for v in layer.weights:
+        own.setdefault(v.name, []).append(v)
+
+    def add_weight(*args, name=None, **kwargs):
+        if len(own.get(name, ())) != 1:
+            raise KeyError(name)
+        return own[name][0]
+
+    rebuilt = layer.__class__.from_config(dict(layer.get_config(), **changes))
+    rebuilt.add_weight = add_weight
+    try:
+        rebuilt.build(input_shape)
+        shared = {id(v) for v in rebuilt.weights} == {id(v) for v in layer.weights}
+    except KeyError:
+        shared = False
+    del rebuilt.add_weight
+    if not shared:
+        raise ValueError(
+            f"xai explains logits by running the model's last layer {layer.name!r} "
+            f"({layer.__class__.__name__}) without its final activation, on the layer's own "
+            "weights, and cannot rebuild this layer that way. "
+            f"Move the activation to its own layer, e.g. {layer.__class__.__name__}(..., "
+            "activation=None) followed by keras.layers.Activation('softmax'); the weights "
+            "stay the same.")
+    return rebuilt
 
 
 @dataclass(frozen=True)
@@ -300,12 +388,15 @@ class Probe:
 
     ``final_activation`` is "softmax", "sigmoid" or None: what turns z into the model's output.
     ``binary``: the model has a single output unit; z is then [−logit, logit] (class 0, class 1).
+    ``inside``: the layer names from a softmax/sigmoid to the output when it is not the last
+    layer; z is then the model's output itself (a probability, no logits behind it).
     """
     model: keras.Model
     path: tuple | None
     final_activation: str | None
     binary: bool
     functions: dict
+    inside: tuple = ()
 
     @property
     def num_classes(self) -> int:
@@ -352,12 +443,14 @@ def build_probe(model, path: tuple | None, guided: bool = False) -> Probe:
         return cache[key]
     final = final_layer_path(model)
     act = _activation_name(final[-1]) if final else None
-    head = None
+    head, inside = None, ()
     if act is not None:
         last = final[-1]
         head = (final, _linear_version(last, tuple(_input_shape_of(last))))
+    elif final:
+        act, inside = _softmax_inside(model, final)
     probe_model, binary = _probe_model(model, path, head, guided)
-    probe = Probe(probe_model, path, act, binary, {})
+    probe = Probe(probe_model, path, act, binary, {}, inside)
     cache[key] = probe
     return probe
 

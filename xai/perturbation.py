@@ -199,6 +199,8 @@ def _log_score(z, probe, score):
     ∂S/∂A (S > 0) and does not vanish when a softmax saturates in float32."""
     if score == "logit":
         return z
+    if probe.inside:  # z is already a probability
+        return tf.math.log(tf.maximum(scores.transform(z, probe, score), 1e-30))
     if probe.final_activation == "sigmoid":
         return tf.math.log_sigmoid(z)
     return tf.nn.log_softmax(z, axis=-1)

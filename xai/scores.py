@@ -23,6 +23,13 @@ def check_probe_score(probe: layers.Probe, score: str) -> str:
     """``score`` is known and means something for this model: a probability needs a final
     softmax/sigmoid, or several logits to take a softmax of (a single linear unit has none)."""
     check_score(score)
+    if score == "logit" and probe.inside:
+        raise ValueError(
+            f"score='logit' needs the class scores before the {probe.final_activation}, but "
+            f"the model's {probe.final_activation} is not its last layer "
+            f"({' → '.join(probe.inside)}), so its output has no logits that xai can reach. "
+            f"Use score='probability', or end the model in the {probe.final_activation} "
+            "(e.g. pool or reshape the logits before it).")
     if score == "probability" and probe.binary and probe.final_activation != "sigmoid":
         raise ValueError(
             "score='probability' needs a probability, but the model ends in a single unit "
@@ -39,6 +46,8 @@ def transform(z, probe: layers.Probe, score: str):
     check_probe_score(probe, score)
     if score == "logit":
         return z
+    if probe.inside:  # z is the output: a probability already ([−p, p] for one unit)
+        return z + [1.0, 0.0] if probe.binary else z
     if probe.final_activation == "sigmoid":
         return tf.sigmoid(z)
     return tf.nn.softmax(z, axis=-1)
@@ -89,7 +98,9 @@ def resolve_targets(target, n: int, num_classes: int) -> np.ndarray:
     ``target``: None (top-1), an int or class name for all samples, or a sequence of N of those.
     Names are ImageNet class names (e.g. "tabby") and need a 1000-class model. A single-unit
     (binary) model has two classes: 1 (the unit's logit, p) and 0 (its negation, 1 − p); its
-    top-1 is class 1 where p > 0.5, as Keras' binary accuracy counts it.
+    top-1 is class 1 where p > 0.5, as Keras' binary accuracy counts it. A single unit without
+    sigmoid is read the same way (its value y as a logit, top-1 = 1 where y > 0): for a
+    regression output give target=1, which explains y whatever its sign.
     """
     if target is None:
         return np.full(n, -1, np.int32)
@@ -125,8 +136,14 @@ def fix_targets(model, x, targets, batch_size):
     """Replace -1 (top-1) by each clean sample's top-1, so noisy/interpolated copies keep it."""
     if (targets >= 0).all():
         return targets
-    top = np.argmax(class_scores(model, x, "logit", batch_size), -1)
-    return np.where(targets < 0, top, targets).astype(np.int32)
+    return np.where(targets < 0, top_classes(model, x, batch_size), targets).astype(np.int32)
+
+
+def top_classes(model, x, batch_size: int = 64) -> np.ndarray:
+    """Each sample's top-1 class: the largest logit (the largest output when a softmax inside
+    the model leaves no logits)."""
+    score = "probability" if layers.build_probe(model, None).inside else "logit"
+    return np.argmax(class_scores(model, x, score, batch_size), -1)
 
 
 def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.ndarray:

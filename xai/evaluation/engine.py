@@ -218,7 +218,7 @@ def _targets(model, x, labels, target) -> np.ndarray:
     from .. import scores
 
     if isinstance(target, str) and target == "top1":
-        return np.argmax(scores.class_scores(model, x), axis=1)
+        return scores.top_classes(model, x)
     if isinstance(target, str) and target == "label":
         if (labels < 0).any():
             raise ValueError("target='label' needs every sample's label; some are unknown (-1)")
