@@ -191,3 +191,22 @@ def test_a_decompression_bomb_is_refused_before_the_model_loads(tmp_path, monkey
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"xai: error: cannot read {bomb}: ")
     assert "8000 x 8000 = 64,000,000 pixels" in err and "XAI_MAX_PIXELS" in err
+
+
+def test_attribution_overlays_use_the_colour_range(small_photo, tiny_model, tmp_path):
+    """Guided backprop and guided Grad-CAM of the tiny model peak near 1e-3: their overlays are
+    drawn from xai.viz.display_map (stretched per image), so they differ from each other and
+    from the image under the colormap's zero colour."""
+    out = tmp_path / "out"
+    for method in ("guided_backprop", "guided_gradcam"):
+        assert cli.main(["explain", str(small_photo), "--model", str(tiny_model), "--method",
+                         method, "--out", str(out), "--quiet"]) == 0
+    overlays = [cv2.imread(str(out / f"photo_{m}.png"))[..., ::-1]
+                for m in ("guided_backprop", "guided_gradcam")]
+    raw = np.load(out / "photo_guided_backprop.npy")
+    assert np.abs(raw).sum(-1).max() < 0.01  # small indeed
+    assert not np.array_equal(*overlays)
+    image = xai.viz.resize([xai.data.load_image(small_photo)], (32, 32), "area")[0]
+    for overlay, m in zip(overlays, ("guided_backprop", "guided_gradcam")):
+        expected = xai.viz.display_map(np.load(out / f"photo_{m}.npy")[None], "attribution")
+        np.testing.assert_array_equal(overlay, xai.viz.overlay(image, expected[0]))

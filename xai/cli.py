@@ -143,7 +143,7 @@ def _explain(args) -> int:
         probs = xai.scores.class_scores(zm.model, x, "probability")
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
-    maps = result if method.returns == "map" else xai.viz.attribution_to_map(result, "abs_sum")
+    maps = xai.viz.display_map(result, method.returns)
     overlays = [xai.viz.overlay(img, m) for img, m in zip(x_img, maps)]
     try:
         written = _write_all(out, [Path(p).stem for p in args.images], args.method, overlays,

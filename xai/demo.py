@@ -259,8 +259,7 @@ class Demo:
             options["score"] = "logit"
         result = xai.explain(zm.model, x, method=method, target=target, **options)[0]
         explained = int(target if target is not None else np.argmax(probs))
-        shown = result if result.ndim == 2 else xai.viz.attribution_to_map(result[None],
-                                                                           "abs_sum")[0]
+        shown = xai.viz.display_map(result[None], xai.METHODS[method].returns)[0]
         top = np.argsort(-probs)[:5]
         colormap = xai.viz.overlay(np.zeros_like(x_img[0]), shown, alpha=1.0)
         return {"input": png_data_url(x_img[0]), "map": png_data_url(colormap),
