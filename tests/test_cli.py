@@ -168,6 +168,53 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(small_photo, tmp_path,
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["under_a_file", "unwritable"])
+def test_an_out_that_cannot_be_written_is_refused_before_any_work(small_photo, tmp_path,
+                                                                   monkeypatch, capsys, where):
+    monkeypatch.setattr(models, "load", _never)
+    monkeypatch.setattr(xai.data, "load_image", _never)
+    (tmp_path / "taken").write_text("")
+    if where == "unwritable":  # root may write anywhere on disk, but not in /proc
+        if not os.path.isdir("/proc/self"):
+            pytest.skip("needs Linux's /proc")
+        out, message = "/proc/xai-test-out/maps", "cannot write to --out /proc/xai-test-out/maps"
+    else:
+        out, message = str(tmp_path / "taken" / "sub"), f"{tmp_path / 'taken'} is a file"
+    assert cli.main(["explain", str(small_photo), "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "choose another --out" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "taken"]
+
+
+@pytest.mark.parametrize("name,content", [("text.keras", b"not a model"),
+                                          ("text.h5", b"not a model either"),
+                                          ("empty.h5", b"")])
+def test_a_model_file_that_is_no_model_is_named(small_photo, tmp_path, capsys, name, content):
+    (tmp_path / name).write_bytes(content)
+    assert cli.main(["explain", str(small_photo), "--model", str(tmp_path / name),
+                     "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"xai: error: {tmp_path / name} is not a saved Keras model"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_image_beyond_opencvs_size_limits_is_refused(tmp_path, monkeypatch, capsys):
+    """2,000,000 x 1 pixels passes the pixel limit but not OpenCV's 2^20 per side."""
+    import struct
+    monkeypatch.setattr(models, "load", _never)
+    monkeypatch.setenv("XAI_MAX_PIXELS", "10000000000")
+    wide = bytearray(cv2.imencode(".bmp", np.zeros((1, 1, 3), np.uint8))[1].tobytes())
+    wide[18:26] = struct.pack("<ii", 2_000_000, 1)  # BITMAPINFOHEADER width, height
+    (tmp_path / "wide.bmp").write_bytes(bytes(wide))
+    (tmp_path / "wide.png").write_bytes(png_declaring(2_000_000, 1))
+    for path in (tmp_path / "wide.bmp", tmp_path / "wide.png"):
+        assert cli.main(["explain", str(path), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith(f"xai: error: cannot read {path}: ")
+        assert "2000000 x 1" in err and "OpenCV reads at most 1,048,576 x 1,048,576" in err
+
+
 def test_duplicate_image_names_are_refused_before_any_work(small_photo, tmp_path, monkeypatch,
                                                            capsys):
     monkeypatch.setattr(models, "load", _never)

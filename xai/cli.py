@@ -169,10 +169,21 @@ def _check_distinct_names(paths):
 
 
 def _output_folder(text) -> Path:
-    """--out with ``..`` resolved first, so that ``a/../b`` does not leave an empty ``a/``."""
+    """--out with ``..`` resolved first (so that ``a/../b`` does not leave an empty ``a/``),
+    checked writable before any work by making and removing a folder in its nearest existing
+    ancestor; nothing is left behind."""
     out = Path(text).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {text} is a file, not a folder; choose another --out")
+    ancestor = next(p for p in (out, *out.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise CommandError(f"--out {text}: {ancestor} is a file, not a folder; choose another "
+                           "--out")
+    try:
+        tempfile.TemporaryDirectory(dir=ancestor, prefix=".xai-").cleanup()
+    except OSError as exc:
+        raise CommandError(f"cannot write to --out {text}: {exc.strerror or exc}; choose "
+                           "another --out") from None
     return out
 
 

@@ -183,7 +183,20 @@ def _load_architecture(key, weights, kwargs):
                     default_layer=arch.default_layer)
 
 
+def _check_model_file(path):
+    """A saved model is a .keras zip or an HDF5 file; anything else gets a ValueError (Keras
+    says "File not found" of a .keras file that is not a zip, h5py an OSError)."""
+    import zipfile
+
+    import h5py
+    if os.path.isdir(path) or zipfile.is_zipfile(path) or h5py.is_hdf5(path):
+        return
+    raise ValueError(f"{os.fspath(path)} is not a saved Keras model (neither a .keras zip nor "
+                     "an HDF5 .h5 file); give a file written by model.save(), or a zoo name")
+
+
 def _load_path(path, weights, preprocess=None, **kwargs):
+    _check_model_file(path)
     model = keras.models.load_model(path, compile=False, **kwargs)
     if weights not in ("imagenet", None):
         model.load_weights(os.fspath(weights))
