@@ -257,3 +257,80 @@ def test_attribution_overlays_use_the_colour_range(small_photo, tiny_model, tmp_
     for overlay, m in zip(overlays, ("guided_backprop", "guided_gradcam")):
         expected = xai.viz.display_map(np.load(out / f"photo_{m}.npy")[None], "attribution")
         np.testing.assert_array_equal(overlay, xai.viz.overlay(image, expected[0]))
+
+
+# ------------------------------------------------------------------ input scaling
+@pytest.fixture(scope="module")
+def scale_sensitive_model(tmp_path_factory):
+    """Class 0 when the pixel mean is above ~67 (raw 0-255 values), class 1 on [0, 1] inputs:
+    logits ±(Σ_c mean_c - 200) after a 1 x 1 convolution that sums the channels."""
+    import keras
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(1, 1, kernel_initializer="ones", name="conv")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(conv)
+    head = keras.layers.Dense(2, name="head")
+    outputs = keras.layers.Softmax()(head(pooled))
+    head.set_weights([np.array([[1.0, -1.0]], np.float32), np.array([-200.0, 200.0], np.float32)])
+    path = tmp_path_factory.mktemp("scale") / "scale.h5"
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+@pytest.mark.parametrize("scale,top1", [(None, 0), ("1/255", 1), ("0.00392", 1)])
+def test_scale_states_a_saved_models_input_scaling(scale_sensitive_model, tmp_path, capsys,
+                                                   scale, top1):
+    image = np.full((8, 8, 3), 128, np.uint8)
+    cv2.imwrite(str(tmp_path / "grey.png"), image)
+    out = tmp_path / "out"
+    assert cli.main(["explain", str(tmp_path / "grey.png"), "--model", str(scale_sensitive_model),
+                     "--method", "saliency", "--out", str(out), "--quiet",
+                     *(["--scale", scale] if scale else [])]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'grey.png'}: {top1} ({top1}) 1.000")
+    factor = {None: 1.0, "1/255": 1 / 255, "0.00392": 0.00392}[scale]
+    model = models.load(scale_sensitive_model).model
+    expected = xai.explain(model, image[None].astype(np.float32) * factor, method="saliency")
+    np.testing.assert_allclose(np.load(out / "grey_saliency.npy"), expected[0], rtol=1e-5)
+
+
+def test_preprocess_names_a_zoo_familys_preprocessing(scale_sensitive_model, tmp_path):
+    image = np.full((8, 8, 3), 128, np.uint8)
+    cv2.imwrite(str(tmp_path / "grey.png"), image)
+    assert cli.main(["explain", str(tmp_path / "grey.png"), "--model", str(scale_sensitive_model),
+                     "--method", "saliency", "--preprocess", "mobilenet", "--out",
+                     str(tmp_path / "out"), "--quiet"]) == 0
+    model = models.load(scale_sensitive_model).model
+    x = image[None].astype(np.float32) / 127.5 - 1.0  # MobileNet: [-1, 1]
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "grey_saliency.npy"),
+                               xai.explain(model, x, method="saliency")[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--scale", "1/255"], "--scale is for a saved --model"),
+    (["--model", "{model}", "--scale", "0"], "give a positive factor such as 1/255"),
+    (["--model", "{model}", "--scale", "1/0"], "give a positive factor such as 1/255"),
+    (["--model", "{model}", "--scale", "abc"], "give a positive factor such as 1/255"),
+    (["--model", "{model}", "--scale", "vgg16"], "for 'vgg16' use --preprocess"),
+    (["--model", "{model}", "--preprocess", "alexnet"], "choose one of vgg16"),
+    (["--model", "{model}", "--scale", "1", "--preprocess", "vgg16"], "not both"),
+])
+def test_bad_input_scaling_is_refused_before_any_work(small_photo, scale_sensitive_model,
+                                                      tmp_path, monkeypatch, capsys, args,
+                                                      message):
+    monkeypatch.setattr(models, "load", _never)
+    args = [a.replace("{model}", str(scale_sensitive_model)) for a in args]
+    assert cli.main(["explain", str(small_photo), *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_the_xray_model_with_its_scale(assets, tmp_path, capsys):
+    """The bundled X-ray CNN expects /255: raw pixels call the NORMAL sample PNEUMONIA."""
+    model = assets / "xray_models" / "pneumonia_cnn_am1codes.h5"
+    normal = next((assets / "chest_xray" / "NORMAL").glob("*.jpeg"), None)
+    if not model.is_file() or normal is None:
+        pytest.skip("the X-ray model or sample is not in the assets")
+    for scale, top1 in ((None, 1), ("1/255", 0)):
+        assert cli.main(["explain", str(normal), "--model", str(model), "--out",
+                         str(tmp_path / "out"), "--quiet",
+                         *(["--scale", scale] if scale else [])]) == 0
+        assert capsys.readouterr().out.startswith(f"{normal}: {top1} ({top1}) ")
