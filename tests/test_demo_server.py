@@ -286,7 +286,8 @@ def test_an_explanation_and_a_model_with_the_wrong_number_of_outputs(served):
     job = wait_done(served.demo, answer["job"])
     assert job.error == ("the five model gives 5 class scores, but the demo knows 2 classes "
                          "(NORMAL, PNEUMONIA); set XAI_XRAY_MODEL to a binary Keras X-ray "
-                         "classifier (one sigmoid unit, or two outputs: NORMAL, PNEUMONIA)")
+                         "classifier (one sigmoid unit, or two outputs: NORMAL, PNEUMONIA) "
+                         "whose input is RGB / 255")
 
 
 # ---------------------------------------------------------------------- the fuzz
