@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging", "grid", "signal_strip", "save",
-           "sanity_figure",
+__all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging", "grid",
+           "signal_strip", "save", "sanity_figure",
            "DIVERGING_CMAP", "MAP_CMAP"]
 
 #: default colormap of signed attributions (blue < 0 < red, white at 0)
