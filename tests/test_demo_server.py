@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from skimage import data
 
 from conftest import ROOT
 from helpers import gap_net
@@ -285,7 +286,8 @@ def test_an_explanation_and_a_model_with_the_wrong_number_of_outputs(served):
     job = wait_done(served.demo, answer["job"])
     assert job.error == ("the five model gives 5 class scores, but the demo knows 2 classes "
                          "(NORMAL, PNEUMONIA); set XAI_XRAY_MODEL to a binary Keras X-ray "
-                         "classifier (one sigmoid unit, or two outputs: NORMAL, PNEUMONIA)")
+                         "classifier (one sigmoid unit, or two outputs: NORMAL, PNEUMONIA) "
+                         "whose input is RGB / 255")
 
 
 # ---------------------------------------------------------------------- the fuzz
@@ -419,3 +421,23 @@ def test_sigterm_shuts_down_cleanly_and_tensorflow_leaves_no_temporary_files(tmp
         proc.wait()
     assert not list(temp.glob("__autograph_generated_file*.py"))
     assert proc.stderr.read() == ""  # no TensorFlow start-up lines, no traceback
+
+
+def test_attribution_maps_are_stretched_and_distinct(monkeypatch, tiny_models):
+    """Guided backprop and guided Grad-CAM peak far below 1: their maps are shown through
+    xai.viz.display_map, so they use the colour range and differ from each other."""
+    monkeypatch.setitem(demo.MODELS, "tiny", tiny_models["tiny"])
+    state = demo.Demo()
+    try:
+        maps = {}
+        for method in ("guided_backprop", "guided_gradcam"):
+            request = state.check({"model": "tiny", "method": method,
+                                   "image": png_url(data.chelsea()[::10, ::10, ::-1])})
+            maps[method] = state._explain(request, demo.Job(request))["map"]
+    finally:
+        state.close()
+    decoded = {m: cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",")[1]), np.uint8),
+                               cv2.IMREAD_COLOR) for m, url in maps.items()}
+    assert not np.array_equal(*decoded.values())
+    for image in decoded.values():  # jet from dark blue (0) to dark red (1)
+        assert image[..., 2].max() >= 128 and image[..., 0].max() >= 128

@@ -262,3 +262,29 @@ def test_bad_layer_name_lists_spatial_layers(hmt_seed_model, kather_tiles):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sise(region_net(1), region_input(1)[0], progress=False, **kwargs)
+
+
+def test_progress_bars_honour_tqdm_disable(monkeypatch, capfd):
+    """TQDM_DISABLE=1 (set when the test session starts) silences every progress bar, SISE's
+    too, even with progress=True; with it unset the same call does draw a bar."""
+    import xai
+    model = gap_net(size=8, classes=3)
+    x = np.random.default_rng(0).random((2, 8, 8, 3), np.float32)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    capfd.readouterr()
+    sise(model, x, batch_size=1, progress=True)
+    xai.explain(model, x, method="rise", n_masks=4, batch_size=1, progress=True, seed=0)
+    assert capfd.readouterr().err == ""
+    monkeypatch.delenv("TQDM_DISABLE")
+    sise(model, x, batch_size=1, progress=True)
+    assert "SISE" in capfd.readouterr().err
+
+
+def test_sise_reports_progress_to_a_callable():
+    """The demo's progress callback: called on each masked pass, ending at done == total."""
+    model = gap_net(size=8, classes=3)
+    x = np.random.default_rng(0).random((2, 8, 8, 3), np.float32)
+    calls = []
+    sise(model, x, batch_size=1, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] > 1
+    assert [d for d, _ in calls] == list(range(1, len(calls) + 1))

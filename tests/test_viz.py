@@ -212,3 +212,34 @@ def test_faithfulness_figure_draws_the_bootstrap_intervals_as_error_bars():
     drop_lines = [c for c in fig.axes[0].containers]
     lows = [sorted(seg[:, 1])[0] for c in drop_lines for seg in c.lines[2][0].get_segments()]
     np.testing.assert_allclose(lows, [0.4, 0.2, 0.6, 0.5])
+
+
+def test_display_map_stretches_small_attributions_to_the_colour_range(rng):
+    """An attribution peaking near 1e-3 (guided backprop's scale) is shown as Σ_c |a| divided by
+    its 99th percentile per sample, so it spans [0, 1]; a zero sample stays zero, NaN shows as 0."""
+    attr = (rng.normal(size=(3, 20, 20, 3)) * 1e-3).astype(np.float32)
+    attr[1] *= 1e3  # another scale: each sample is stretched on its own
+    attr[2] = 0.0
+    attr[0, 0, 0, 0] = np.nan
+    shown = viz.display_map(attr, "attribution")
+    assert shown.shape == (3, 20, 20) and shown.dtype == np.float32
+    for i in (0, 1):
+        m = np.abs(attr[i]).sum(-1)
+        scale = np.percentile(m[np.isfinite(m)], 99)
+        np.testing.assert_allclose(shown[i], np.clip(np.nan_to_num(m) / scale, 0, 1),
+                                   rtol=1e-5, atol=1e-6)
+        assert shown[i].max() == 1.0 and np.mean(shown[i] == 1.0) >= 0.01
+    assert not shown[2].any()
+    # the overlay uses the colour range: not the image blended with the colormap's zero colour
+    image = np.full((20, 20, 3), 128, np.uint8)
+    assert not np.array_equal(viz.overlay(image, shown[0]), viz.overlay(image, 0 * shown[0]))
+
+
+def test_display_map_shows_maps_as_they_are_and_checks_its_arguments(rng):
+    cam = rng.random((2, 7, 7)).astype(np.float32) * 0.5
+    np.testing.assert_array_equal(viz.display_map(cam), cam)
+    np.testing.assert_array_equal(viz.display_map(cam * 4), np.clip(cam * 4, 0, 1))
+    with pytest.raises(ValueError, match="'map' or 'attribution'"):
+        viz.display_map(cam, "attributions")
+    with pytest.raises(ValueError, match="percentile"):
+        viz.display_map(cam, "attribution", percentile=0)

@@ -1,6 +1,8 @@
 """Chunking with an optional progress bar, and seeded random generators."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
@@ -19,15 +21,45 @@ def chunks(n: int, batch_size: int, progress=True, desc: str = ""):
     browser demo's progress bar)."""
     batch_size = check_batch_size(batch_size)
     starts = range(0, n, batch_size)
-    if callable(progress):
-        for done, start in enumerate(starts, 1):
+    shown = progress if callable(progress) or len(starts) > 1 else False
+    with progress_bar(shown, len(starts), desc) as bar:
+        for start in starts:
             yield slice(start, min(start + batch_size, n))
-            progress(done, len(starts))
-        return
-    if progress and len(starts) > 1:
-        starts = tqdm(starts, desc=desc, unit="batch", leave=False)
-    for start in starts:
-        yield slice(start, min(start + batch_size, n))
+            bar.update()
+
+
+def progress_bar(progress, total=0, desc: str = "", unit: str = "batch", leave: bool = False):
+    """The one progress bar of the package: tqdm for ``progress=True`` (silent when the
+    environment variable TQDM_DISABLE is set to anything but 0 or false, read at each call),
+    nothing for False, and for a callable ``progress(done, total)`` a bar that calls it on each
+    update. Use it as a context manager; ``bar.total`` may grow while it runs."""
+    if callable(progress):
+        return _CallbackBar(progress, total)
+    quiet = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+    return tqdm(total=total, desc=desc, unit=unit, leave=leave, disable=quiet or not progress)
+
+
+class _CallbackBar:
+    """tqdm's update / total / set_postfix_str, reported to ``callback(done, total)``."""
+
+    def __init__(self, callback, total):
+        self.callback, self.total, self.n = callback, total, 0
+
+    def update(self, k: int = 1):
+        self.n += k
+        self.callback(self.n, self.total)
+
+    def set_postfix_str(self, text: str):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def per_chunk(fn, x, targets, batch_size: int, progress: bool = True, desc: str = ""):

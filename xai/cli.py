@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
                                           "name (default: each image's top-1)")
     explain.add_argument("--layer", help="layer for CAM methods (default: the last spatial "
                                          "map; see 'xai layers MODEL')")
+    explain.add_argument("--scale", metavar="FACTOR",
+                         help="input scaling of a saved --model: it gets the RGB values 0-255 "
+                              "times FACTOR, e.g. 1/255 (or 0.00392) for a model trained on "
+                              "[0, 1]. Default: the raw values 0-255. Zoo models use their "
+                              "own preprocessing")
+    explain.add_argument("--preprocess", metavar="FAMILY",
+                         help="instead of --scale: a saved --model's input is preprocessed as "
+                              "this zoo family's keras.applications preprocess_input (vgg16, "
+                              "resnet50, mobilenet, inceptionv3, xception, densenet121, ...)")
     explain.add_argument("--out", default="xai-output", help="output folder (default xai-output)")
     explain.add_argument("--seed", type=int, default=0, help="seed of random methods (default 0)")
     explain.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -127,9 +136,10 @@ def _explain(args) -> int:
     if args.layer and method.layer != "one":
         raise CommandError(f"method {args.method!r} takes no --layer")
     _check_distinct_names(args.images)
+    preprocess = _input_scaling(args)
     out = _output_folder(args.out)
     images = [_read_image(path) for path in args.images]
-    zm = _load_model(args)
+    zm = _load_model(args, preprocess)
     x_img = xai.viz.resize(images, zm.input_size, "area")
     x = zm.preprocess(x_img)
     target = _target(args.target)
@@ -143,7 +153,7 @@ def _explain(args) -> int:
         probs = xai.scores.class_scores(zm.model, x, "probability")
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
-    maps = result if method.returns == "map" else xai.viz.attribution_to_map(result, "abs_sum")
+    maps = xai.viz.display_map(result, method.returns)
     overlays = [xai.viz.overlay(img, m) for img, m in zip(x_img, maps)]
     try:
         written = _write_all(out, [Path(p).stem for p in args.images], args.method, overlays,
@@ -169,10 +179,21 @@ def _check_distinct_names(paths):
 
 
 def _output_folder(text) -> Path:
-    """--out with ``..`` resolved first, so that ``a/../b`` does not leave an empty ``a/``."""
+    """--out with ``..`` resolved first (so that ``a/../b`` does not leave an empty ``a/``),
+    checked writable before any work by making and removing a folder in its nearest existing
+    ancestor; nothing is left behind."""
     out = Path(text).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {text} is a file, not a folder; choose another --out")
+    ancestor = next(p for p in (out, *out.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise CommandError(f"--out {text}: {ancestor} is a file, not a folder; choose another "
+                           "--out")
+    try:
+        tempfile.TemporaryDirectory(dir=ancestor, prefix=".xai-").cleanup()
+    except OSError as exc:
+        raise CommandError(f"cannot write to --out {text}: {exc.strerror or exc}; choose "
+                           "another --out") from None
     return out
 
 
@@ -186,9 +207,36 @@ def _read_image(path):
         raise CommandError(f"cannot read {path}: {exc}") from None
 
 
-def _load_model(args):
+def _input_scaling(args):
+    """The ``preprocess`` that --scale or --preprocess give a saved model, or None."""
     import xai.models
-    options = {}
+    given = [(flag, value) for flag, value in (("--scale", args.scale),
+                                                ("--preprocess", args.preprocess)) if value]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise CommandError("give --scale or --preprocess, not both")
+    flag, value = given[0]
+    saved = str(args.model).lower().endswith((".keras", ".h5")) or os.path.isfile(args.model)
+    if not saved:
+        raise CommandError(f"{flag} is for a saved --model (.keras/.h5); the zoo model "
+                           f"{args.model!r} has its own preprocessing")
+    family = value.lower().replace("_", "").replace("-", "") in xai.models.ARCHITECTURES
+    if flag == "--preprocess" and not family:
+        raise CommandError(f"--preprocess {value!r}: choose one of "
+                           f"{', '.join(xai.models.ARCHITECTURES)}, or give --scale FACTOR")
+    if flag == "--scale" and family:
+        raise CommandError(f"--scale takes a factor such as 1/255; for {value!r} use --preprocess")
+    try:
+        return xai.models.preprocess_for(value)
+    except ValueError:
+        raise CommandError(f"--scale {value!r}: give a positive factor such as 1/255 or 0.00392"
+                           ) from None
+
+
+def _load_model(args, preprocess=None):
+    import xai.models
+    options = {} if preprocess is None else {"preprocess": preprocess}
     for item in args.option:
         key, sep, value = item.partition("=")
         if not sep or not key.isidentifier():

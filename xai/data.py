@@ -196,14 +196,33 @@ def check_image_size(data, what: str = "the image") -> tuple[int, int]:
     return h, w
 
 
+def _check_opencv_limits(h: int, w: int, what: str):
+    """OpenCV refuses images wider or taller than CV_IO_MAX_IMAGE_WIDTH / _HEIGHT (2^20 unless
+    set in the environment) or larger than CV_IO_MAX_IMAGE_PIXELS (2^30)."""
+    def limit(name, default):
+        text = os.environ.get(name, "").strip()
+        return int(text) if text.isascii() and text.isdigit() else default
+    width = limit("CV_IO_MAX_IMAGE_WIDTH", 1 << 20)
+    height = limit("CV_IO_MAX_IMAGE_HEIGHT", 1 << 20)
+    pixels = limit("CV_IO_MAX_IMAGE_PIXELS", 1 << 30)
+    if w > width or h > height or w * h > pixels:
+        raise ImageTooLargeError(
+            f"{what} declares {w} x {h} pixels; OpenCV reads at most {width:,} x {height:,} "
+            f"and {pixels:,} pixels in all: resize it first")
+
+
 def _decode(buf: bytes | np.ndarray, what: str) -> np.ndarray:
     """Bytes of an image file -> uint8 RGB (H, W, 3), refusing more than MAX_PIXELS pixels."""
     import cv2
 
     arr = np.frombuffer(buf, np.uint8) if isinstance(buf, (bytes, bytearray)) else buf
-    check_image_size(memoryview(arr), what)
+    _check_opencv_limits(*check_image_size(memoryview(arr), what), what)
     # IMREAD_COLOR: gray -> 3 channels, alpha dropped, 16-bit -> 8-bit, EXIF orientation applied
-    img = cv2.imdecode(arr, cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(arr, cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise ValueError(f"OpenCV could not decode {what}: {str(exc).strip().splitlines()[-1]}"
+                         ) from None
     if img is None:
         raise ValueError(f"could not decode {what} as an image (supported: {', '.join(IMAGE_EXTENSIONS)})")
     return np.ascontiguousarray(img[..., ::-1])  # BGR -> RGB

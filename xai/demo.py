@@ -45,7 +45,8 @@ def _xray_model():
                                ASSETS / "xray_models" / "pneumonia_cnn_am1codes.h5"))
     if not path.is_file():
         raise FileNotFoundError(f"the chest X-ray model is not at {path}; set XAI_XRAY_MODEL "
-                                "to a binary (sigmoid) Keras X-ray classifier")
+                                "to a binary (sigmoid) Keras X-ray classifier that takes RGB "
+                                "values scaled to [0, 1]")
     return xai.models.load(path, preprocess=lambda images: np.asarray(images, np.float32) / 255)
 
 
@@ -70,7 +71,7 @@ MODELS = {
     "xray": DemoModel("Pneumonia CNN (chest X-ray, 150×150, sigmoid)", _xray_model,
                       lambda: list(XRAY_CLASSES), "xray",
                       "set XAI_XRAY_MODEL to a binary Keras X-ray classifier (one sigmoid unit, "
-                      "or two outputs: NORMAL, PNEUMONIA)"),
+                      "or two outputs: NORMAL, PNEUMONIA) whose input is RGB / 255"),
 }
 
 
@@ -259,8 +260,7 @@ class Demo:
             options["score"] = "logit"
         result = xai.explain(zm.model, x, method=method, target=target, **options)[0]
         explained = int(target if target is not None else np.argmax(probs))
-        shown = result if result.ndim == 2 else xai.viz.attribution_to_map(result[None],
-                                                                           "abs_sum")[0]
+        shown = xai.viz.display_map(result[None], xai.METHODS[method].returns)[0]
         top = np.argsort(-probs)[:5]
         colormap = xai.viz.overlay(np.zeros_like(x_img[0]), shown, alpha=1.0)
         return {"input": png_data_url(x_img[0]), "map": png_data_url(colormap),

@@ -135,6 +135,44 @@ def _as_float32(images):
     return np.array(images, dtype=np.float32, copy=True)
 
 
+def preprocess_for(spec) -> Callable:
+    """A saved model's ``preprocess`` (:func:`load`'s ``preprocess=``) from a short description.
+
+    Parameters
+    ----------
+    spec : number, str
+        A scale factor: RGB values 0-255 times it, as a number or a string ``"1/255"``,
+        ``"0.00392"``, ``"1"``; or a zoo architecture (``"vgg16"``, ``"mobilenet"``, ...):
+        that family's ``keras.applications`` ``preprocess_input``.
+    """
+    if isinstance(spec, str) and spec.strip().lower().replace("_", "").replace("-", "") in _ZOO:
+        return _make_preprocess(_ZOO[canonical_name(spec.strip())].preprocess_input)
+    factor = _scale_factor(spec)
+
+    def preprocess(images):
+        return np.array(images, dtype=np.float32, copy=True) * np.float32(factor)
+    preprocess.__doc__ = f"RGB images in [0, 255] -> model input: times {factor:g}."
+    return preprocess
+
+
+def _scale_factor(spec) -> float:
+    """A positive finite number from a number or "a/b" / "a" text."""
+    try:
+        if isinstance(spec, bool):
+            raise TypeError
+        if isinstance(spec, str):
+            top, sep, bottom = spec.strip().partition("/")
+            factor = float(top) / float(bottom) if sep else float(top)
+        else:
+            factor = float(spec)
+    except (ValueError, TypeError, ZeroDivisionError):
+        factor = float("nan")
+    if not (np.isfinite(factor) and factor > 0):
+        raise ValueError(f"input scaling {spec!r} is neither a positive scale factor (1/255, "
+                         f"0.00392, 1) nor a zoo family ({', '.join(ARCHITECTURES)})")
+    return factor
+
+
 def _decode(probs, top=5):
     """(N, 1000) probabilities -> per sample, the `top` ``(class_index, class_name, prob)``."""
     p = np.asarray(keras.ops.convert_to_numpy(probs), dtype=np.float32)
@@ -183,7 +221,20 @@ def _load_architecture(key, weights, kwargs):
                     default_layer=arch.default_layer)
 
 
+def _check_model_file(path):
+    """A saved model is a .keras zip or an HDF5 file; anything else gets a ValueError (Keras
+    says "File not found" of a .keras file that is not a zip, h5py an OSError)."""
+    import zipfile
+
+    import h5py
+    if os.path.isdir(path) or zipfile.is_zipfile(path) or h5py.is_hdf5(path):
+        return
+    raise ValueError(f"{os.fspath(path)} is not a saved Keras model (neither a .keras zip nor "
+                     "an HDF5 .h5 file); give a file written by model.save(), or a zoo name")
+
+
 def _load_path(path, weights, preprocess=None, **kwargs):
+    _check_model_file(path)
     model = keras.models.load_model(path, compile=False, **kwargs)
     if weights not in ("imagenet", None):
         model.load_weights(os.fspath(weights))

@@ -22,11 +22,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from . import layers as xlayers
 from . import scores
-from ._batching import chunks, seeded_rng
+from ._batching import chunks, progress_bar, seeded_rng
 from .explain import register
 from .maps import channel_masks, min_max
 
@@ -371,7 +370,8 @@ def sise(model, x, layers=None, target=None, score="probability", threshold=0.0,
     normalize : min-max scale the result to [0, 1] (default). False skips the final scaling
         (F_1 ∈ [0, 2]; with a single layer, the raw score-weighted mask average V_1).
     batch_size : samples per gradient pass and masked inputs per forward pass.
-    progress : show one progress bar over the masked passes of all layers.
+    progress : show one progress bar over the masked passes of all layers (or a callable
+        ``progress(done, total)``, as for the other methods).
 
     Returns
     -------
@@ -384,7 +384,7 @@ def sise(model, x, layers=None, target=None, score="probability", threshold=0.0,
     paths = resolve_paths(model, layers)
     setup = scores.prepare(model, x, target, score, pin_top1=True, batch_size=batch_size)
     x, targets = setup.x, setup.targets
-    with tqdm(total=0, desc="SISE", unit="batch", disable=not progress, leave=False) as bar:
+    with progress_bar(progress, desc="SISE") as bar:
         maps = [_layer_maps(model, p, x, targets, score, float(threshold), batch_size, bar)
                 for p in paths]
     fused = fuse(maps, normalize)

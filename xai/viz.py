@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["overlay", "attribution_to_map", "resize", "diverging", "grid", "signal_strip", "save",
-           "sanity_figure",
+__all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging", "grid",
+           "signal_strip", "save", "sanity_figure",
            "DIVERGING_CMAP", "MAP_CMAP"]
 
 #: default colormap of signed attributions (blue < 0 < red, white at 0)
@@ -151,6 +151,38 @@ def attribution_to_map(attr, reduce="sum"):
     if reduce == "abs_sum":
         return np.abs(a).sum(-1, dtype=np.float32)
     return np.abs(a).max(-1)
+
+
+def display_map(result, returns="map", percentile=99.0):
+    """What to show of any method's result: one map per sample in [0, 1], for :func:`overlay`
+    (the command line, the demo and the widgets all use this).
+
+    Parameters
+    ----------
+    result : array (N, H, W) / (N, T) for a map, or the input's shape for an attribution
+    returns : {"map", "attribution"}
+        What the method returns (``xai.METHODS[name].returns``). A map (CAMs, RISE, SISE) is
+        shown as it is, clipped to [0, 1]. An attribution is reduced to Σ_c |a| and divided by
+        its ``percentile`` per sample, so that a small attribution (guided backprop peaks near
+        1e-3) still spans the colour range; the few pixels above it saturate.
+    percentile : float in (0, 100]
+        100 divides by the maximum. An all-zero map stays zero.
+
+    Returns
+    -------
+    np.ndarray
+        float32 (N, H, W) / (N, T) in [0, 1]; NaN and ±inf show as 0.
+    """
+    if returns not in ("map", "attribution"):
+        raise ValueError(f"returns must be 'map' or 'attribution', got {returns!r}")
+    if not 0.0 < float(percentile) <= 100.0:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    a = np.asarray(result, dtype=np.float32)
+    if returns == "attribution":
+        a = attribution_to_map(a, "abs_sum")
+        a = np.stack([m / _symmetric_limit(m, percentile) for m in a]) if len(a) else a
+    a = np.where(np.isfinite(a), a, 0.0)
+    return np.clip(a, 0.0, 1.0).astype(np.float32)
 
 
 def _symmetric_limit(a, percentile=None) -> float:

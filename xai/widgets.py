@@ -16,7 +16,8 @@ def map_explorer(model, x, image, layer=None, target=None, methods=None):
     image : uint8 (H, W, 3), the same photo for display
     layer : str, optional, the CAM layer
     target : int or str, optional, the first class shown (default: the top-1)
-    methods : list of str, optional (default: every map method of :data:`xai.MAP_METHODS`)
+    methods : list of str, optional (default: every map method of :data:`xai.MAP_METHODS`;
+        attribution methods are shown as :func:`xai.viz.display_map` shows them)
 
     Returns
     -------
@@ -28,8 +29,8 @@ def map_explorer(model, x, image, layer=None, target=None, methods=None):
         raise ImportError("map_explorer needs ipywidgets: pip install ipywidgets") from err
     import matplotlib.pyplot as plt
 
-    from . import MAP_METHODS, explain
-    from .viz import overlay
+    from . import MAP_METHODS, METHODS, explain
+    from .viz import display_map, overlay
 
     x = np.asarray(x)
     if x.ndim != 4 or len(x) != 1:
@@ -45,13 +46,14 @@ def map_explorer(model, x, image, layer=None, target=None, methods=None):
         t = None if not t else int(t) if t.isdigit() else t
         with out:
             try:
-                m = explain(model, x, method=method.value, target=t, layer=layer,
-                            progress=False)[0]
+                spec = METHODS[method.value]
+                m = explain(model, x, method=method.value, target=t, progress=False,
+                            **({"layer": layer} if spec.layer == "one" else {}))
             except ValueError as err:  # an unknown class name: say so in the widget
                 print(err)
                 return
             fig, ax = plt.subplots(figsize=(4, 4))
-            ax.imshow(overlay(image, m))
+            ax.imshow(overlay(image, display_map(m, spec.returns)[0]))
             ax.set_title(f"{method.value}, class {t if t is not None else 'top-1'}")
             ax.axis("off")
             plt.show()

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._batching import progress_bar
 from .metrics import METRICS, Context
 from .sources import Source, from_arrays
 
@@ -332,8 +333,6 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     Time is machine-specific and stays out of the table: ``out/timing.json`` has each method's
     first call (tracing included) and its warm seconds per sample.
     """
-    from tqdm.auto import tqdm
-
     source = data if isinstance(data, Source) else from_arrays(data)
     metrics = list(metrics)
     unknown = sorted(set(metrics) - set(METRICS))
@@ -354,8 +353,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
         manifest["versions"] = _versions()
     frames, timing = {}, {}  # frames by shard index: the table keeps the source's order
     total = None if source.ids is None else -(-len(source.ids) // shard_size)
-    bar = tqdm(total=total, desc=source.description or "evaluate", unit="shard",
-               disable=not progress)
+    bar = progress_bar(progress, total, source.description or "evaluate", "shard", leave=True)
 
     def todo():  # the shards still to compute; finished ones (checksum intact) are read back
         for shard in source.shards(shard_size):
