@@ -76,9 +76,10 @@ RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgrad
 def raw_cam_fn(probe: layers.Probe, method: str, score: str, counterfactual: bool = False):
     """tf.function (x, targets) → (raw maps at feature resolution, resolved targets).
     ``counterfactual`` negates the gradients (G → −G)."""
-    return layers.compiled(probe, ("cam", method, score, counterfactual), _raw_cam, probe=probe,
-                           rule=RULES[method], score=score, grads=method != "eigencam",
-                           sign=-1.0 if counterfactual else 1.0)
+    return layers.compiled_gradient(probe, ("cam", method, score, counterfactual), _raw_cam,
+                                    probe=probe, rule=RULES[method], score=score,
+                                    grads=method != "eigencam",
+                                    sign=-1.0 if counterfactual else 1.0)
 
 
 def _raw_cam(xb, tb, *, probe, rule, score, grads, sign):

@@ -395,21 +395,23 @@ EAGER_ROWS = 4
 
 class _Compiled:
     """``impl(*args, **bound)`` as a ``tf.function``, except a small first call (every argument
-    at most ``EAGER_ROWS`` rows), which runs eagerly. Tracing costs more than one small eager
-    call saves (MobileNet, one image: ~0.9 s to trace against ~0.25 s eager), so a one-off
-    explanation — a command line, a first try — starts fast; batched work (IG steps, noisy
-    copies, masks) is compiled from the start, as eager execution would hold far more memory
-    (IG on VGG16: +1 GiB peak)."""
+    at most ``EAGER_ROWS`` rows) of a forward-only ``impl`` (``eager_first``), which runs
+    eagerly. Tracing costs more than one small eager call saves (MobileNet, one image: ~0.9 s
+    to trace against ~0.25 s eager), so a one-off forward pass starts fast; batched work (IG
+    steps, noisy copies, masks) is compiled from the start, as eager execution would hold far
+    more memory (IG on VGG16: +1 GiB peak)."""
 
-    def __init__(self, impl: Callable, bound: dict):
+    def __init__(self, impl: Callable, bound: dict, eager_first: bool = True):
         self.eager = _Bound(impl, bound)
         self.function = None
+        self.eager_first = eager_first
 
     def __call__(self, *args):
         if self.function is None:
             self.function = tf.function(self.eager, reduce_retracing=True)
-            if max((int(a.shape[0]) for a in args if len(getattr(a, "shape", ())) > 0),
-                   default=0) <= EAGER_ROWS:
+            if self.eager_first and max((int(a.shape[0]) for a in args
+                                         if len(getattr(a, "shape", ())) > 0),
+                                        default=0) <= EAGER_ROWS:
                 return self.eager(*args)
         return self.function(*args)
 
@@ -421,4 +423,15 @@ def compiled(owner: Probe, key, impl: Callable, **bound):
     """``impl(*args, **bound)`` (see :class:`_Compiled`), built once per owner probe and key."""
     if key not in owner.functions:
         owner.functions[key] = _Compiled(impl, bound)
+    return owner.functions[key]
+
+
+def compiled_gradient(owner: Probe, key, impl: Callable, **bound):
+    """:func:`compiled` for an ``impl`` that takes gradients: always a graph, never eager. An
+    eager tape back-propagates through every recorded op and TensorFlow's Conv2D gradient always
+    computes the kernel's gradient too, which xai never needs; TensorFlow's oneDNN kernel for
+    it kills the process on some models (1×1 stride-2 convolutions, e.g. the residual
+    shortcuts of mini-Xception). A graph keeps only the gradients asked for."""
+    if key not in owner.functions:
+        owner.functions[key] = _Compiled(impl, bound, eager_first=False)
     return owner.functions[key]

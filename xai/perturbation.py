@@ -205,8 +205,8 @@ def _log_score(z, probe, score):
 
 
 def _gradient_fn(probe, score):
-    return xlayers.compiled(probe, ("sise_grad", score), _acts_mean_grads, probe=probe,
-                            score=score)
+    return xlayers.compiled_gradient(probe, ("sise_grad", score), _acts_mean_grads, probe=probe,
+                                     score=score)
 
 
 def _acts_mean_grads(xb, tb, *, probe, score):
