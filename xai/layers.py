@@ -30,9 +30,20 @@ def output_shape(layer) -> tuple | None:
     return None
 
 
-def is_spatial(layer) -> bool:
+def is_spatial(layer, rank: int | None = None) -> bool:
+    """The layer outputs a feature map (N, *positions, channels), of rank ``rank`` if given (the
+    model input's: a map of another rank, e.g. tokens from a Reshape, has positions that do not
+    lie on the input's)."""
     shape = output_shape(layer)
-    return shape is not None and len(shape) >= 3
+    return shape is not None and len(shape) >= 3 and rank in (None, len(shape))
+
+
+def input_rank(model) -> int | None:
+    """Rank of the model's input, e.g. 4 for images (N, H, W, C); None if it cannot be told."""
+    try:
+        return len(input_shape(model))
+    except ValueError:
+        return None
 
 
 def walk(model, prefix: tuple = ()):
@@ -45,7 +56,8 @@ def walk(model, prefix: tuple = ()):
 
 
 def spatial_layer_names(model) -> list[str]:
-    return [path[-1].name for path in walk(model) if is_spatial(path[-1])
+    rank = input_rank(model)
+    return [path[-1].name for path in walk(model) if is_spatial(path[-1], rank)
             and not isinstance(path[-1], keras.layers.InputLayer)]
 
 
@@ -100,22 +112,28 @@ def _find_layer(model, layer) -> tuple:
     else:
         raise TypeError(f"layer must be a name, an index, a keras Layer or None, got {layer!r}")
     path = found[0]
+    shape = output_shape(path[-1])
     if not is_spatial(path[-1]):
-        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape "
-                                     f"{output_shape(path[-1])}, not a spatial feature map")
+        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape {shape}, not a "
+                                     "spatial feature map")
+    if not is_spatial(path[-1], input_rank(model)):
+        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape {shape}, whose "
+                                     f"positions are not those of the input "
+                                     f"{input_shape(model)} (another rank, e.g. tokens from a "
+                                     "Reshape): its map cannot be laid over the input")
     return path
 
 
 def _auto_layer(model, paths) -> tuple:
-    """Last spatial map (spatial size > 1) before the first global pooling / flatten, skipping
-    trailing local pooling and dropout."""
-    spatial = []
+    """Last spatial map (spatial size > 1, the input's rank) before the first global pooling /
+    flatten, skipping trailing local pooling and dropout."""
+    spatial, rank = [], input_rank(model)
     for p in paths:
         kind = p[-1].__class__.__name__
         if spatial and (kind.startswith("Global") or kind == "Flatten"):
             break
         shape = output_shape(p[-1])
-        if (is_spatial(p[-1]) and not isinstance(p[-1], keras.Model)
+        if (is_spatial(p[-1], rank) and not isinstance(p[-1], keras.Model)
                 and any(d is None or d > 1 for d in shape[1:-1])):
             spatial.append(p)
     while spatial and spatial[-1][-1].__class__.__name__.startswith(_LOCAL_POOLING):

@@ -140,11 +140,11 @@ def _spatial_size(layer):
 
 def _block_paths(model) -> list[tuple]:
     last = xlayers.resolve_layer(model)  # last spatial map before global pooling / flatten
-    cands = []
+    cands, rank = [], xlayers.input_rank(model)
     for path in xlayers.walk(model):
         layer = path[-1]
         if isinstance(layer, (keras.layers.InputLayer, keras.Model)) \
-                or not xlayers.is_spatial(layer) \
+                or not xlayers.is_spatial(layer, rank) \
                 or layer.__class__.__name__.startswith(_SKIP):
             continue
         cands.append(path)
