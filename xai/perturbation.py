@@ -106,6 +106,10 @@ def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5
     if not isinstance(centre, (bool, np.bool_)):
         raise ValueError(f"centre must be True (subtract the mean masked score) or False (the "
                          f"paper's eq. 6), got {centre!r}")
+    if np.ndim(x) > 4:
+        raise ValueError(f"RISE draws 1-D or 2-D masks, and x has shape {np.shape(x)} (volumes): "
+                         "use method='scorecam', 'sise', a gradient CAM (e.g. 'gradcam') or "
+                         "a gradient method such as 'integrated_gradients'.")
     setup = scores.prepare(model, x, target, score, pin_top1=True, batch_size=batch_size)
     probe, x, targets = setup.probe, setup.x, setup.targets
     fn = xlayers.compiled(probe, ("rise", score), _rise_sum, probe=probe, score=score)
