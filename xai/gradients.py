@@ -56,8 +56,8 @@ def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_si
     samples."""
     probe, x, targets = _setup(model, x, target, score, True, batch_size)
     grad = grad_fn(probe, score)
-    fn = layers.compiled(probe, ("noisy_grad", score), noisy_sum_chunk,
-                         fn=lambda xb, tb: grad(xb, tb)[0])
+    fn = layers.compiled_gradient(probe, ("noisy_grad", score), noisy_sum_chunk,
+                                  fn=lambda xb, tb: grad(xb, tb)[0])
     mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smoothgrad")
     return mean.astype(np.float32)
 

@@ -445,7 +445,8 @@ def compiled(owner: Probe, key, impl: Callable, **bound):
 
 
 def compiled_gradient(owner: Probe, key, impl: Callable, **bound):
-    """:func:`compiled` for an ``impl`` that takes gradients: always a graph, never eager. An
+    """:func:`compiled` for an ``impl`` that takes gradients (itself or through a function it
+    calls): always a graph, never eager (nor traced twice, once inside and once outside). An
     eager tape back-propagates through every recorded op and TensorFlow's Conv2D gradient always
     computes the kernel's gradient too, which xai never needs; TensorFlow's oneDNN kernel for
     it kills the process on some models (1×1 stride-2 convolutions, e.g. the residual
