@@ -133,8 +133,8 @@ def test_spot_check_reproduces_nan_rows(model, data, tmp_path, monkeypatch):
     x, labels, ids = data
 
     def tiny(name, profile, smoke):
-        return {"model": model, "data": from_arrays(x, labels, ids), "methods": {"gradcam": "gradcam"},
-                "metrics": ["counterfactual"], "metric_options": {}, "subsets": {},
+        return {"model": model, "data": from_arrays(x, labels, ids),
+                "methods": {"gradcam": "gradcam"}, "metrics": ["counterfactual"], "metric_options": {}, "subsets": {},
                 "exclude": [], "seed": 0, "recipe": {"study": "tiny", "setting": name,
                                                      "profile": profile, "smoke": smoke}}
 

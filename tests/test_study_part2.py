@@ -79,3 +79,21 @@ def test_part2_setting_is_registered_and_refuses_other_settings():
     assert studies.BUILDERS["part2"] is study_part2.part2_setting
     with pytest.raises(ValueError, match="photos"):
         study_part2.part2_setting("xrays")
+
+
+def test_by_cam_pairs_each_combination_with_its_own_cam():
+    import pandas as pd
+
+    methods = ["ig", "ig_x_image", "gradcam", "direct:gradcam", "product:gradcam",
+               "gradcam++", "direct:gradcam++", "product:gradcam++", "random", "constant"]
+    table = pd.DataFrame([(s, 0, 0, m, "deletion", float(i + 10 * k))
+                          for k, s in enumerate("ab") for i, m in enumerate(methods)],
+                         columns=["sample", "label", "target", "method", "metric", "value"])
+    out = study_part2.by_cam(table)
+    assert list(pd.unique(out["cam"])) == ["gradcam", "gradcam++"]
+    g = out[out["cam"] == "gradcam++"].set_index(["sample", "method"])["value"]
+    assert g["a", "cam"] == 5 and g["a", "direct"] == 6 and g["b", "product"] == 17
+    assert g["b", "ig"] == 10 and g["a", "random"] == 8
+    assert sorted(out.groupby("cam")["method"].nunique()) == [7, 7]
+    with pytest.raises(ValueError, match="direct"):
+        study_part2.by_cam(table[~table["method"].str.startswith("direct")])

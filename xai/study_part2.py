@@ -121,3 +121,25 @@ def part2_setting(name: str = "photos", profile: str = "offline", smoke: bool = 
 
 #: a manifest's recipe {"study": "part2", ...} is rebuilt by :func:`part2_setting`
 studies.BUILDERS["part2"] = part2_setting
+
+
+def by_cam(table):
+    """The Part 2 table regrouped per CAM for paired comparisons with the CAM alone: a ``cam``
+    column, and in each CAM's group the methods ``cam`` (the CAM alone), ``direct``,
+    ``product``, with ``ig``, ``ig_x_image`` and the baselines repeated, so
+    ``xai.stats.summarise(..., by=("cam",), baselines=("cam", "ig", "random", "constant"))``
+    pairs each combination with its own CAM, with IG and with the baselines."""
+    import pandas as pd
+
+    cams = [m for m in pd.unique(table["method"]) if f"direct:{m}" in set(table["method"])]
+    if not cams:
+        raise ValueError("no 'direct:<cam>' methods in the table: is it the Part 2 study's "
+                         "table (xai.study_part2.part2_setting)?")
+    shared = table[~table["method"].str.contains(":") & ~table["method"].isin(cams)]
+    parts = []
+    for cam in cams:
+        own = table[table["method"].isin([cam, f"direct:{cam}", f"product:{cam}"])]
+        own = own.assign(method=own["method"].str.split(":").str[0].where(
+            own["method"] != cam, "cam"))
+        parts.append(pd.concat([own, shared]).assign(cam=cam))
+    return pd.concat(parts, ignore_index=True)
