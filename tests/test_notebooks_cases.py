@@ -175,6 +175,14 @@ def test_cat_and_dog_maps_are_separate(tmp_path, assets):
     assert (table["peak distance cat vs dog"] > 0.2).all(), table
     assert (table["IoU cat vs dog"] < 0.3).all(), table
     assert (out / "cat_dog_maps.png").stat().st_size > 5_000
+    # the dataset section (smoke: every 125th ImageNet photo, Grad-CAM and Score-CAM), with
+    # its references: the class-agnostic map overlaps itself, Score-CAM has no counterfactual
+    summary = pd.read_csv(out / "imagenet_separation.csv")
+    assert set(summary["method"]) == {"gradcam", "scorecam", "random", "constant"}
+    cell = summary.set_index(["photos", "method", "metric"])
+    assert cell.loc[("all", "constant", "top2_iou"), "mean"] == 1
+    assert cell.loc[("all", "gradcam", "top2_iou"), "n"] == 8
+    assert ("all", "scorecam", "counterfactual_empty") not in cell.index
 
 
 def test_evaluation_table(tmp_path, assets):

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -111,3 +112,16 @@ def test_part2_outputs_and_completeness_table(smoke_run):
     # a black baseline is far from the photo: the class logit must rise a lot from it
     assert (table["logit_x"] - table["logit_baseline"] > 1).all()
     assert table["relative_gap"].notna().all()
+    # the dataset table (smoke: 8 photos, Grad-CAM): each map's mean is the mean of the
+    # committed per-sample rows, and every combination is paired with its CAM and with IG
+    import xai.evaluation
+
+    rows = xai.evaluation.load_table(part2 / "samples" / "photos")
+    summary = pd.read_csv(part2 / "faithfulness.csv")
+    assert set(summary["method"]) == {"cam", "direct", "product", "ig", "ig_x_image", "random",
+                                      "constant"}
+    means = rows.groupby(["method", "metric"])["value"].mean()
+    ig = summary[summary["method"] == "ig"].set_index("metric")["mean"]
+    assert np.allclose(ig, means.loc["ig"].loc[ig.index], atol=1e-6)
+    direct = summary[summary["method"] == "direct"].set_index("metric")
+    assert (direct["n_cam"] == 8).all() and (direct["n_ig"] == 8).all()

@@ -219,3 +219,29 @@ def test_depth_summary_is_the_checked_output():
         cited = re.findall(r"\d+\.\d{3}", text) + counts
         assert cited, f"{where}: the depth prose cites no number"
         assert not set(cited) - printed, f"{where} cites unprinted numbers {set(cited) - printed}"
+
+
+def _last_markdown(name: str) -> str:
+    return [c.source for c in _read(ROOT / "notebooks" / name).cells
+            if c.cell_type == "markdown" and "Reading the table" in c.source][-1]
+
+
+@pytest.mark.parametrize("name, table", [
+    ("07_class_specific.ipynb", "class_specific/imagenet_separation.csv"),
+    ("02_part2_ig_cam_combination.ipynb", "part2/faithfulness.csv"),
+], ids=["class_specific", "part2"])
+def test_dataset_prose_numbers_are_the_checked_output(name, table):
+    """Every mean [interval] of the dataset summary is printed in the notebook's nbval-checked
+    output, and every number its "Reading the table" prose cites (0.xyz, n photos) is printed
+    there too: the prose follows the table."""
+    summary = pd.read_csv(ROOT / "FinalResults" / table)
+    shown = _checked_output(name)
+    for _, row in summary.iterrows():
+        cell = f"{row['mean']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]"
+        assert cell in shown, (row.iloc[0], row["method"], row["metric"], cell)
+    printed = set(re.findall(r"\d+(?:\.\d+)?", shown))
+    text = _last_markdown(name)
+    counts = re.findall(r"(?<![\d.])(\d{2,})(?: [\w-]+){,2} photos", text)  # "241 photos"
+    cited = re.findall(r"\d+\.\d{3}", text) + counts
+    assert cited, f"{name}: the dataset prose cites no number"
+    assert not set(cited) - printed, f"{name} cites unprinted numbers {set(cited) - printed}"

@@ -61,7 +61,9 @@ def _methods(smoke: bool) -> dict:
     return {m: (m, options.get(m, {})) for m in names}
 
 
-def _metric_options(images: bool, smoke: bool) -> dict:
+def metric_options_for(images: bool, smoke: bool) -> dict:
+    """Notebook 08's metric options: removal by blurring (σ = 10 px) for images, zeros for
+    signals; 10 deletion/insertion steps (4 in smoke runs)."""
     removal = {"baseline": "blur", "blur_sigma": 10.0} if images else {"baseline": 0.0}
     steps = 4 if smoke else 10
     return {"deletion": {"steps": steps, **removal}, "insertion": {"steps": steps, **removal},
@@ -70,12 +72,15 @@ def _metric_options(images: bool, smoke: bool) -> dict:
             "max_sensitivity": {"n_perturbations": 2 if smoke else 3}}
 
 
-def _photo_model(profile: str):
+def photo_model(profile: str):
+    """The photos' classifier: MobileNet α = 0.25 offline, VGG16 online."""
     from . import models
     return models.load("mobilenet", alpha=0.25) if profile == "offline" else models.load("vgg16")
 
 
-def _imagenet_source(zm, smoke: bool):
+def imagenet_source(zm, smoke: bool):
+    """The 1000 ImageNet photos (one per class; ``smoke``: every 125th) as a Source, centre
+    224 crop preprocessed for ``zm``, ids = file stems, labels = Keras class indices."""
     from . import data
     from .evaluation import Source
 
@@ -135,10 +140,10 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
     metrics = ["deletion", "insertion", "drop_increase", "mufidelity", "max_sensitivity"]
     subsets = {}
     if name == "photos":
-        zm = _photo_model(profile)
-        model, source = zm.model, _imagenet_source(zm, smoke)
+        zm = photo_model(profile)
+        model, source = zm.model, imagenet_source(zm, smoke)
     elif name == "photos with boxes":
-        zm = _photo_model(profile)
+        zm = photo_model(profile)
         model, source, metrics = zm.model, _boxes_source(zm, smoke), ["pointing_game",
                                                                        "energy_share"]
     elif name.startswith("mnist1d"):
@@ -165,7 +170,7 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
     if name in SUBSET_FRACTIONS and not smoke:  # this machine's budget: see SUBSET_FRACTIONS
         subsets = {m: SUBSET_FRACTIONS[name] for m in COSTLY if m in methods}
     return {"model": model, "data": source, "methods": methods, "metrics": metrics,
-            "metric_options": _metric_options(images, smoke), "subsets": subsets,
+            "metric_options": metric_options_for(images, smoke), "subsets": subsets,
             "exclude": [(m, "max_sensitivity") for m in COSTLY if m in methods], "seed": 0,
             "recipe": {"study": "evaluation", "setting": name, "profile": profile,
                        "smoke": bool(smoke)}}
@@ -190,7 +195,7 @@ def part1_setting(name: str, profile: str = "offline", smoke: bool = False) -> d
     smooth = {"n": 25, "seed": 0}
     methods = {m: (m, {"layer": zm.default_layer, **(smooth if m == "smooth_gradcam++" else {})})
                for m in PART1_METHODS}
-    return {"model": zm.model, "data": _imagenet_source(zm, smoke), "methods": methods,
+    return {"model": zm.model, "data": imagenet_source(zm, smoke), "methods": methods,
             "metrics": ["masked_reclassification"],
             "metric_options": {"masked_reclassification": {"threshold": PART1_THRESHOLD,
                                                            "baseline": black}},
@@ -320,7 +325,8 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
     values.
 
     Returns a DataFrame of the checked rows with ``committed``, ``recomputed`` and ``ok``
-    (|difference| ≤ ``atol``, the precision the summaries print)."""
+    (|difference| ≤ ``atol``, the precision the summaries print; NaN = not computed for that
+    sample, which a recomputation must reproduce)."""
     import pandas as pd
 
     from .evaluation import METRICS, evaluate, load_table
@@ -349,7 +355,8 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
                             suffixes=("", "_new"))
         checked.append(merged.rename(columns={"value": "committed", "value_new": "recomputed"}))
     result = pd.concat(checked, ignore_index=True)
-    result["ok"] = (result["committed"] - result["recomputed"]).abs() <= atol
+    both_nan = result["committed"].isna() & result["recomputed"].isna()  # "not computed"
+    result["ok"] = ((result["committed"] - result["recomputed"]).abs() <= atol) | both_nan
     return result[["sample", "method", "metric", "committed", "recomputed", "ok"]]
 
 
@@ -612,11 +619,11 @@ def depth_setting(name: str, profile: str = "offline", smoke: bool = False) -> d
     cams = DEPTH_METHODS[:2] if smoke else DEPTH_METHODS
     methods = {f"{m}@{d}": (m, {"layer": layer})
                for d, layer in models.depth_layers(name).items() for m in cams}
-    options = _metric_options(True, smoke)
+    options = metric_options_for(True, smoke)
     # the maps and the baselines' scores on the same id-seeded photos (the engine draws one
     # u(id) per photo for every entry of ``subsets``)
     subsets = {} if smoke else {k: DEPTH_FRACTION for k in (*methods, *_DEPTH_METRICS)}
-    return {"model": zm.model, "data": _imagenet_source(zm, smoke), "methods": methods,
+    return {"model": zm.model, "data": imagenet_source(zm, smoke), "methods": methods,
             "metrics": list(_DEPTH_METRICS),
             "metric_options": {k: options[k] for k in _DEPTH_METRICS}, "subsets": subsets,
             "exclude": [], "seed": 0,
@@ -645,3 +652,6 @@ def by_depth(table):
 
 #: a manifest's recipe {"study": "depth", ...} is rebuilt by :func:`depth_setting`
 BUILDERS["depth"] = depth_setting
+
+# the studies of their own modules register their builders in BUILDERS when imported
+from . import study_class, study_part2  # noqa: E402,F401

@@ -28,7 +28,8 @@ _FORMAT = 1  # shard and manifest layout version
 
 def sample_seed(seed: int, sample_id: str, purpose: int = 0) -> int:
     """A sample's own seed, from the run's ``seed`` and the sample's id only (never its
-    position): ``purpose`` 0 = its random baseline map, 1 = subset membership, 2 = metrics."""
+    position): ``purpose`` 0 = its random baseline map, 1 = subset membership, 2 = metrics,
+    3 and more = further random maps (:func:`random_maps`)."""
     key = zlib.crc32(str(sample_id).encode())
     return int(np.random.SeedSequence([int(seed), key, int(purpose)]).generate_state(1)[0])
 
@@ -93,18 +94,20 @@ def _explainer(spec: _Spec, model) -> Callable:
     from .. import explain
 
     if spec.function is not None:
-        return lambda x, t: display_map(spec.function(model, x, target=t), x)
-    return lambda x, t: display_map(explain(model, x, method=spec.name, target=t,
-                                            **spec.options), x)
+        return lambda x, t, **kw: display_map(spec.function(model, x, target=t, **kw), x)
+    return lambda x, t, **kw: display_map(explain(model, x, method=spec.name, target=t,
+                                                  **{**spec.options, **kw}), x)
 
 
-def random_maps(ids, spatial, seed: int) -> np.ndarray:
+def random_maps(ids, spatial, seed: int, purpose: int = 0) -> np.ndarray:
     """The random baseline: per sample, seeded uniform noise on a coarse grid (7 × 7, or 10
-    points for signals) upsampled bilinearly to ``spatial``; seeded by the sample's id."""
+    points for signals) upsampled bilinearly to ``spatial``; seeded by the sample's id.
+    ``purpose`` 0 is the baseline map itself; other values (≥ 3, see :func:`sample_seed`)
+    give independent draws, e.g. the random "map for another class"."""
     from ..maps import upsample
 
     coarse = (7, 7) if len(spatial) == 2 else (10,)
-    noise = np.stack([np.random.default_rng(sample_seed(seed, i, 0)).random(coarse)
+    noise = np.stack([np.random.default_rng(sample_seed(seed, i, purpose)).random(coarse)
                       for i in ids]).astype(np.float32)
     return np.asarray(upsample(noise, tuple(spatial)), np.float64)
 
@@ -283,7 +286,8 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, exclud
                 continue
             j = idx[sub]
             ctx = Context(model, x[j], targets[j], seed, seeds[j], explain,
-                          None if regions is None else regions[j])
+                          None if regions is None else regions[j], label,
+                          [shard.ids[i] for i in j])
             values = metric.function(ctx, maps[sub], **_subset_options(
                 metric_options.get(name, {}), j, len(x)))
             for row_metric, v in values.items():

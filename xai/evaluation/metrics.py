@@ -3,7 +3,7 @@
 direction is better is declared here, once, for the statistics."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -12,14 +12,17 @@ import numpy as np
 @dataclass
 class Context:
     """What a metric may need besides the maps: the model, the inputs, the explained classes,
-    the run's seed and each sample's own seed, the method (to re-run it) and regions."""
+    the run's seed and each sample's own seed, the method (to re-run it, with extra options
+    such as ``counterfactual=True``), regions, the method's label and the samples' ids."""
     model: object
     x: np.ndarray
     targets: np.ndarray
     seed: int
     sample_seeds: np.ndarray
-    explain: Callable | None  # f(x, targets) -> maps, None for a baseline map
+    explain: Callable | None  # f(x, targets, **options) -> maps, None for a baseline map
     regions: np.ndarray | None
+    label: str = ""  # the method's label in the table ("random", "constant" for baselines)
+    ids: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,51 @@ def _energy_share(c, maps, **options):
     return {"energy_share": metrics.energy_share(maps, c.regions, **options)}
 
 
+def _runner_up(c) -> tuple:
+    """Each sample's most probable class other than its explained one, and its probability."""
+    from .. import scores
+    p = scores.class_scores(c.model, c.x, "probability")
+    rows = np.arange(len(p))
+    others = p.copy()
+    others[rows, c.targets] = -np.inf
+    second = others.argmax(axis=1)
+    return second, p[rows, second]
+
+
+def _other_maps(c, classes, purpose: int, **options) -> np.ndarray:
+    """The method's maps for other ``classes``. The baselines' rule: the constant map is the
+    same for every class (a class-agnostic map), the random map an independent draw (seeded
+    by the sample's id and ``purpose``: chance overlap)."""
+    if c.explain is not None:
+        return c.explain(c.x, classes, **options)
+    spatial = c.x.shape[1:-1]
+    if c.label == "constant":
+        return np.ones((len(c.x), *spatial))
+    if c.label == "random":
+        from .engine import random_maps
+        return random_maps(c.ids, spatial, c.seed, purpose)
+    raise ValueError(f"no rule for the maps of other classes of baseline {c.label!r}")
+
+
+def _class_separation(c, maps, fraction=0.2):
+    from .. import metrics
+    second, p2 = _runner_up(c)
+    other = _other_maps(c, second, 3)
+    return {"top2_iou": metrics.top_iou(maps, other, fraction, positive=True),
+            "top2_peak_distance": metrics.peak_distance(maps, other),
+            "runner_up": second.astype(np.float64), "runner_up_probability": p2}
+
+
+def _counterfactual(c, maps, fraction=0.2):
+    from .. import metrics
+    second, _ = _runner_up(c)
+    against = _other_maps(c, c.targets, 4, counterfactual=True)
+    empty = ~(against.reshape(len(against), -1) > 0).any(axis=1)
+    iou = metrics.top_iou(against, _other_maps(c, second, 3), fraction, positive=True)
+    return {"counterfactual_empty": empty.astype(np.float64),
+            "counterfactual_iou": np.where(empty, np.nan, iou)}
+
+
 #: every metric the engine knows, by the name given to ``evaluate(metrics=...)``
 METRICS: dict[str, Metric] = {
     "deletion": Metric(_deletion, {"deletion": False}),
@@ -95,6 +143,14 @@ METRICS: dict[str, Metric] = {
         "masked_area": None, "masked_kept": True, "masked_drop": False,
         "masked_kept_random": True, "masked_drop_random": False, "masked_kept_centre": True,
         "masked_drop_centre": False}),
+    # the maps of the top-1 and the runner-up class: lower overlap = more class-discriminative
+    "class_separation": Metric(_class_separation, {
+        "top2_iou": False, "top2_peak_distance": True, "runner_up": None,
+        "runner_up_probability": None}),
+    # the top-1 map with negated gradients (gradient CAMs): empty?, and its overlap with the
+    # runner-up's map (NaN when empty: an empty map has no region)
+    "counterfactual": Metric(_counterfactual, {"counterfactual_empty": False,
+                                               "counterfactual_iou": True}),
 }
 
 

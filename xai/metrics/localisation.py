@@ -120,17 +120,25 @@ def _top(m: np.ndarray, fraction: float) -> np.ndarray:
     return top
 
 
-def top_iou(maps_a, maps_b, fraction: float = 0.2) -> np.ndarray:
+def top_iou(maps_a, maps_b, fraction: float = 0.2, positive: bool = False) -> np.ndarray:
     """Intersection over union of the top-``fraction`` points of two maps (each map's
     ``round(fraction · P)`` largest points, ties in row-major order). float64 (N,) in [0, 1]:
-    1 = the same region, 0 = disjoint regions."""
+    1 = the same region, 0 = disjoint regions.
+
+    ``positive=True`` keeps only the points > 0 of each top region, so a map that is zero on
+    most of the image (a counterfactual CAM) is not padded with zeros picked by position; two
+    maps with no positive point give 0."""
     a, b = _batch(maps_a, "maps_a"), _batch(maps_b, "maps_b")
     if a.shape != b.shape:
         raise ValueError(f"maps_a {a.shape} and maps_b {b.shape} must have the same shape")
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     ta, tb = _top(a, fraction), _top(b, fraction)
-    return (ta & tb).sum(axis=1) / (ta | tb).sum(axis=1)
+    if positive:
+        ta &= a.reshape(len(a), -1) > 0
+        tb &= b.reshape(len(b), -1) > 0
+    union = (ta | tb).sum(axis=1)
+    return (ta & tb).sum(axis=1) / np.maximum(union, 1)
 
 
 def peak_distance(maps_a, maps_b, relative: bool = True) -> np.ndarray:
