@@ -193,8 +193,8 @@ def test_evaluation_table(tmp_path, assets):
 
     out = _run(EVALUATION, tmp_path, assets) / "evaluation"
     summary = pd.read_csv(out / "evaluation.csv")
-    settings = ["photos with boxes", "mnist1d original", "mnist1d ours", "hmt", "xray"]
-    assert list(summary["setting"].unique()) == settings  # the 1000 photos: not by default yet
+    settings = ["photos", "photos with boxes", "mnist1d original", "mnist1d ours", "hmt", "xray"]
+    assert list(summary["setting"].unique()) == settings
     methods = ["gradcam", "saliency", "rise", "random", "constant"]  # smoke: three methods
     assert all(list(t["method"].unique()) == methods
                for _, t in summary.groupby("setting", sort=False))

@@ -20,7 +20,7 @@ NOTEBOOKS = ROOT / "notebooks"
 MNIST1D = NOTEBOOKS / "03_mnist1d.ipynb"
 HMT = NOTEBOOKS / "04_hmt.ipynb"
 METHODS = ("gradcam", "gradcam++", "integrated_gradients", "rise", "sise")
-EVALUATED = (*METHODS, "random")  # every method plus the seeded random baseline map
+EVALUATED = (*METHODS, "random", "constant")  # every method plus the two baseline maps
 KEEPS = (0.1, 0.3, 0.5, 0.9)
 KATHER_CLASSES = ("tumour", "stroma", "complex", "lympho", "debris", "mucosa", "adipose", "empty")
 
@@ -111,6 +111,11 @@ def test_mnist1d_outputs(smoke_run):
     _check_drop_increase(table, ["model"])
     assert set(table["model"]) == {"project", "original"}
     assert "keep 30%" in (out / "drop_increase.md").read_text()
+    # every score paired with both baselines; its rows are the per-sample table's statistics
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["method"]) == set(EVALUATED) and set(paired["model"]) == {"project",
+                                                                             "original"}
+    assert (paired.loc[paired["method"] == "constant", "vs_constant"] == "not tested").all()
 
     auc = pd.read_csv(out / "deletion_insertion.csv")
     assert len(auc) == 2 * len(EVALUATED)
