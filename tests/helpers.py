@@ -1,6 +1,12 @@
 """Small models and independent references shared by the tests."""
+import gzip
+import hashlib
+import io
+import json
+
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 
@@ -47,3 +53,19 @@ def spearman(a, b):
     ra = np.argsort(np.argsort(a.ravel()))
     rb = np.argsort(np.argsort(b.ravel()))
     return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def rewrite_value(path, delta=0.25, manifest=None, rows=1):
+    """Add ``delta`` to the first ``rows`` values of a shard (re-gzipped); with ``manifest``,
+    also fix its checksum there (a deliberate forgery). Returns the first edited row."""
+    t = pd.read_csv(path, compression="gzip", dtype={"sample": str})
+    t.loc[:rows - 1, "value"] += delta
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as f:
+        f.write(t.to_csv(index=False, float_format="%.6g").encode())
+    path.write_bytes(buf.getvalue())
+    if manifest is not None:
+        m = json.loads(manifest.read_text())
+        m["shards"][path.name]["sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
+        manifest.write_text(json.dumps(m))
+    return t.loc[0]

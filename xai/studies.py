@@ -319,17 +319,25 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
                                                  "exact"]]
 
 
-def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
+def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3,
+               cpu_atol: float = 0.03, cpu_rows: int = 2):
     """Recompute ``n_rows`` seeded random rows of a committed per-sample table (at least one
     per method; every row when it has fewer) from scratch and compare them with the committed
-    values.
+    values: a row is ``ok`` within ``atol``, the precision the summaries print.
 
-    Returns a DataFrame of the checked rows with ``committed``, ``recomputed`` and ``ok``
-    (|difference| ≤ ``atol``, the precision the summaries print; NaN = not computed for that
-    sample, which a recomputation must reproduce)."""
+    Float differences between CPUs move a few rows further. Measured between TensorFlow with
+    and without oneDNN on 48 photos × 15 CAMs of the depth study (4080 rows): 25 rows (0.6 %)
+    differ by more than 1e-3, the largest by 0.018 (Grad-CAM at MobileNet's first layer),
+    because the pixels a ReLU sets to zero, and the order of an upsampled map's near-tied
+    pixels, follow the last bits. So up to ``cpu_rows`` rows may differ by up to ``cpu_atol``
+    (``cpu_noise`` True; at p = 0.6 %, three such rows out of 30 have probability 0.1 %). A
+    stale table moves many rows; a value off by more than ``cpu_atol`` fails.
+
+    Returns a DataFrame of the checked rows with ``committed``, ``recomputed``, ``cpu_noise``
+    and ``ok`` (NaN = not computed for that sample, which a recomputation must reproduce)."""
     import pandas as pd
 
-    from .evaluation import METRICS, evaluate, load_table
+    from .evaluation import load_table
 
     out = Path(out)
     recipe = json.loads((out / "manifest.json").read_text())["settings"]["recipe"]
@@ -342,22 +350,32 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3):
                                            random_state=rng)])
     checked = []
     for method, rows in picked.groupby("method", sort=False):
-        kwargs = dict(setting, data=setting["data"].subset(rows["sample"].unique()),
-                      methods={} if method in ("random", "constant")
-                      else {method: setting["methods"][method]})
-        kwargs["metrics"] = [m for m in setting["metrics"]
-                             if set(METRICS[m].higher) & set(rows["metric"])]
-        kwargs["subsets"] = {k: v for k, v in setting["subsets"].items()
-                             if k in kwargs["methods"] or k in kwargs["metrics"]}
-        kwargs.pop("recipe")
-        new = evaluate(**kwargs, progress=False)
-        merged = rows.merge(new, on=["sample", "method", "metric"], how="left",
-                            suffixes=("", "_new"))
+        merged = rows.merge(_recompute(setting, rows), on=["sample", "method", "metric"],
+                            how="left", suffixes=("", "_new"))
         checked.append(merged.rename(columns={"value": "committed", "value_new": "recomputed"}))
     result = pd.concat(checked, ignore_index=True)
-    both_nan = result["committed"].isna() & result["recomputed"].isna()  # "not computed"
-    result["ok"] = ((result["committed"] - result["recomputed"]).abs() <= atol) | both_nan
-    return result[["sample", "method", "metric", "committed", "recomputed", "ok"]]
+    diff = (result["committed"] - result["recomputed"]).abs()
+    exact = (diff <= atol) | (result["committed"].isna() & result["recomputed"].isna())
+    noisy = ~exact & (diff <= cpu_atol)
+    result["cpu_noise"] = noisy & (noisy.cumsum() <= cpu_rows)
+    result["ok"] = exact | result["cpu_noise"]
+    return result[["sample", "method", "metric", "committed", "recomputed", "cpu_noise", "ok"]]
+
+
+def _recompute(setting: dict, rows):
+    """:func:`xai.evaluation.evaluate` of ``setting`` on the samples, method and metrics of
+    ``rows`` (one method's rows)."""
+    from .evaluation import METRICS, evaluate
+
+    method = rows["method"].iloc[0]
+    methods = {method: setting["methods"][method]} if method in setting["methods"] else {}
+    kwargs = dict(setting, data=setting["data"].subset(rows["sample"].unique()), methods=methods)
+    kwargs["metrics"] = [m for m in setting["metrics"]
+                         if set(METRICS[m].higher) & set(rows["metric"])]
+    kwargs["subsets"] = {k: v for k, v in setting["subsets"].items()
+                         if k in methods or k in kwargs["metrics"]}
+    kwargs.pop("recipe")
+    return evaluate(**kwargs, progress=False)
 
 
 #: study name -> f(setting, profile, smoke) giving :func:`xai.evaluation.evaluate`'s arguments;
