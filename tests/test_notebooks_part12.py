@@ -103,15 +103,13 @@ def test_part2_outputs_and_completeness_table(smoke_run):
             assert png.is_file() and png.stat().st_size > 10_000, png
     table = pd.read_csv(part2 / "ig_completeness.csv")
     assert list(table["image"]) == list(SMOKE_IMAGES)
-    assert {"class", "steps", "logit_x", "logit_baseline", "sum_ig", "gap",
-            "relative_gap"} <= set(table.columns)
+    assert {"class", "steps", "logit_x", "logit_baseline", "gap_within_1_percent"} \
+        <= set(table.columns)
     assert (table["steps"] == 8).all()  # smoke
-    # the table is consistent: gap = Σ IG − (S(x) − S(b))
-    diff = table["sum_ig"] - (table["logit_x"] - table["logit_baseline"])
-    assert (diff - table["gap"]).abs().max() < 1e-3
+    assert table["gap_within_1_percent"].dtype == bool
+    change = table["logit_x"] - table["logit_baseline"]
     # a black baseline is far from the photo: the class logit must rise a lot from it
-    assert (table["logit_x"] - table["logit_baseline"] > 1).all()
-    assert table["relative_gap"].notna().all()
+    assert (change > 1).all()
     # the dataset table (smoke: 8 photos, Grad-CAM): each map's mean is the mean of the
     # committed per-sample rows, and every combination is paired with its CAM and with IG
     import xai.evaluation
