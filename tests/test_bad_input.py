@@ -1,7 +1,9 @@
 """Bad input gets one clear error that names the fix — through xai.explain, the exported functions
 and the metrics alike (regressions from the front-door review)."""
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import xai
 from helpers import gap_net
@@ -71,3 +73,42 @@ def test_ig_auto_respects_a_small_max_steps(model, x):
     """steps="auto" with max_steps=8 used to run 32 steps: it now stops at the cap it was given."""
     with pytest.warns(RuntimeWarning, match="at the cap of 8 steps"):
         xai.integrated_gradients(model, x, steps="auto", max_steps=8, tol=1e-9)
+
+
+# ------------------------------------------------------------------ models xai cannot map
+def _model(shape, *hidden):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input(shape), *hidden])
+
+
+def test_an_output_that_is_not_one_score_per_class_is_refused_by_every_method():
+    """An output (N, 1, 5) met a raw TensorFlow InvalidArgumentError (or silently odd maps)."""
+    net = _model((8, 8, 1), keras.layers.Conv2D(4, 3, activation="relu"),
+                 keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(5),
+                 keras.layers.Reshape((1, 5)))
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    for method in xai.METHODS:
+        with pytest.raises(ValueError, match=r"outputs shape \(None, 1, 5\).*\(N, classes\).*"
+                                             r"Flatten"):
+            xai.explain(net, x, method=method)
+
+
+def test_channels_first_models_are_refused_by_map_methods_and_explained_by_gradients():
+    """Channels-first layers gave (2, 3, 16) maps over (channel, row) instead of (row, col)."""
+    net = _model((3, 16, 16),
+                 keras.layers.Conv2D(4, 3, activation="relu", data_format="channels_first"),
+                 keras.layers.GlobalAveragePooling2D(data_format="channels_first"),
+                 keras.layers.Dense(3))
+    x = np.random.default_rng(1).random((2, 3, 16, 16)).astype(np.float32)
+    mapping = [n for n, m in xai.METHODS.items() if m.returns == "map" or m.layer is not None]
+    assert {"gradcam", "scorecam", "rise", "sise", "guided_gradcam"} <= set(mapping)
+    for method in mapping:
+        with pytest.raises(ValueError, match="channels-first layers.*data_format='channels_last'"
+                                             ".*np.moveaxis.*'saliency'"):
+            xai.explain(net, x, method=method)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        logit = net(xt)[:, 2]
+    np.testing.assert_allclose(xai.saliency(net, x, target=2), tape.gradient(logit, xt).numpy(),
+                               rtol=1e-5, atol=1e-7)

@@ -181,6 +181,54 @@ def test_scorecam_matches_reference(batch):
     np.testing.assert_allclose(got, np.stack(ref), rtol=1e-4, atol=1e-6)
 
 
+def np_resize(a, size):
+    """Linear interpolation with half-pixel centres along each spatial axis of (B, *s)."""
+    for axis, m in enumerate(size, 1):
+        n = a.shape[axis]
+        pos = np.clip((np.arange(m) + 0.5) * n / m - 0.5, 0, n - 1)
+        lo = np.floor(pos).astype(int)
+        f = (pos - lo).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
+        a = np.take(a, lo, axis) * (1 - f) + np.take(a, np.minimum(lo + 1, n - 1), axis) * f
+    return a
+
+
+def volume_net():
+    """Conv3D → pooling → Conv3D → global pooling: a video / volume classifier."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.Input((4, 8, 8, 1)),
+        keras.layers.Conv3D(4, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling3D(2),
+        keras.layers.Conv3D(5, 3, padding="same", activation="relu", name="last"),
+        keras.layers.GlobalAveragePooling3D(), keras.layers.Dense(3)])
+
+
+def test_volumes_get_trilinear_cams_and_scorecam_rise_is_refused():
+    """Conv3D models: maps at a pooled resolution are upsampled over (D, H, W) (tf.image failed
+    there for Grad-CAM, Score-CAM and SISE); RISE, whose masks are 2-D, is refused by name."""
+    net = volume_net()
+    x = np.random.default_rng(4).random((2, 4, 8, 8, 1)).astype(np.float32)
+    A, G, z = acts_and_grads(net, "last", x, np.array([0, 2]))
+    spatial = (1, 2, 3)
+    ref = np.maximum((G.mean(spatial, keepdims=True) * A).sum(-1), 0)
+    got = xai.explain(net, x, target=[0, 2], normalize=False)
+    np.testing.assert_allclose(got, np_resize(ref, (4, 8, 8)), rtol=1e-4, atol=1e-6)
+    top = z.argmax(1)
+    for i in range(2):  # Score-CAM: masks are the channels, trilinear upsampled, min-max scaled
+        masks = np_resize(np.moveaxis(A[i], -1, 0), (4, 8, 8))
+        lo = masks.min(spatial, keepdims=True)
+        span = masks.max(spatial, keepdims=True) - lo
+        masks = np.where(span > 0, (masks - lo) / np.where(span > 0, span, 1), 0)
+        s = xai.scores.class_scores(net, x[i][None] * masks[..., None], "logit")[:, top[i]]
+        w = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+        np.testing.assert_allclose(
+            xai.explain(net, x[i:i + 1], method="scorecam", normalize=False, upsample=False)[0],
+            np.maximum((A[i] * w).sum(-1), 0), rtol=1e-4, atol=1e-6)
+    assert xai.explain(net, x, method="sise").shape == (2, 4, 8, 8)
+    with pytest.raises(ValueError, match="RISE draws 1-D or 2-D masks.*'scorecam'"):
+        xai.explain(net, x, method="rise")
+
+
 def cat_image():
     return cv2.resize(data.chelsea(), (224, 224), interpolation=cv2.INTER_AREA)
 

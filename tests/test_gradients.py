@@ -1,4 +1,8 @@
 """Gradient methods: Integrated Gradients' completeness, quadrature, guided backprop, SmoothGrad."""
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import keras
 import numpy as np
@@ -200,3 +204,56 @@ def test_ig_auto_reports_the_steps_each_sample_needed():
     assert len(set(want)) >= 3 and (np.abs(delta) <= 0.01 * np.abs(attr.sum(1) - delta)).all()
     fixed, steps = xai.integrated_gradients(net, x, steps=48, return_steps=True)
     assert fixed.shape == x.shape and steps.tolist() == [48] * 4
+
+
+_STRIDED_1X1 = """
+import sys
+import keras
+import numpy as np
+import tensorflow as tf
+import xai
+
+keras.utils.set_random_seed(0)
+L = keras.layers
+inp = keras.Input((16, 16, 3))
+h = L.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+h = L.Conv2D(8, 1, strides=2, name="shortcut")(h)  # as mini-Xception's residual shortcuts
+h = L.Conv2D(6, 3, padding="same", activation="relu", name="c2")(h)
+model = keras.Model(inp, L.Dense(4, activation="softmax")(L.GlobalAveragePooling2D()(h)))
+x = np.random.default_rng(0).random((5, 16, 16, 3), np.float32)
+
+
+features = keras.Model(model.input, model.layers[-1].input)
+
+
+@tf.function  # reference input gradient of the logit of class 1, in a graph
+def reference(x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logit = tf.matmul(features(x), model.layers[-1].kernel)[:, 1]
+    return tape.gradient(logit, x)
+
+
+out = {"reference": reference(tf.constant(x)).numpy()}
+for rows in (1, 5):  # up to 4 rows, a first call used to run eagerly; 5 rows were compiled
+    out[f"saliency{rows}"] = xai.explain(model, x[:rows], method="saliency", target=1)
+    out[f"gradcam{rows}"] = xai.explain(model, x[:rows], method="gradcam", layer="c1")
+    out[f"ig{rows}"] = xai.explain(model, x[:rows], method="integrated_gradients", steps=2)
+    out[f"sise{rows}"] = xai.explain(model, x[:rows], method="sise")
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_strided_1x1_convolution_does_not_kill_the_process(tmp_path):
+    """TensorFlow's eager Conv2D gradient also computes the kernel's gradient, and its oneDNN
+    kernel crashes the process for 1×1 stride-2 convolutions (the fer package's mini-Xception
+    died on Grad-CAM of one image). xai takes every gradient in a graph, which keeps only the
+    gradients asked for. Run in a subprocess, so a crash fails the test, not pytest."""
+    result = tmp_path / "out.npz"
+    done = subprocess.run([sys.executable, "-c", _STRIDED_1X1, str(result)], capture_output=True,
+                          text=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, f"exit code {done.returncode}: {done.stderr[-2000:]}"
+    out = np.load(result)
+    np.testing.assert_allclose(out["saliency5"], out["reference"], rtol=1e-4, atol=1e-6)
+    for name in ("saliency", "gradcam", "ig", "sise"):  # the one-image path gives row 0
+        np.testing.assert_allclose(out[f"{name}1"], out[f"{name}5"][:1], rtol=1e-4, atol=1e-6)

@@ -62,6 +62,37 @@ def test_layer_index_may_be_a_numpy_integer_but_never_a_bool():
             xai.explain(net, x, layer=flag)
 
 
+def token_net(seed=0):
+    """conv → Reshape to 256 tokens → self-attention → pooling: maps of another rank."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((16, 16, 3))
+    t = keras.layers.Reshape((256, 8), name="tokens")(conv(8, name="conv")(inp))
+    t = keras.layers.MultiHeadAttention(2, 4, name="attention")(t, t)
+    t = keras.layers.GlobalAveragePooling1D()(t)
+    return keras.Model(inp, keras.layers.Dense(4, activation="softmax")(t))
+
+
+def test_maps_of_another_rank_than_the_input_are_not_cam_layers():
+    """Tokens (N, 256, 8) made from an image's (N, 16, 16, 8) map: the automatic choice skips
+    them (it took them, and Grad-CAM returned one (16, 16) map mixing a batch of 3; Score-CAM
+    and SISE failed in Keras), an explicit choice is refused with the layers that work."""
+    net = token_net()
+    x = np.random.default_rng(0).random((3, 16, 16, 3)).astype(np.float32)
+    assert layers.resolve_layer(net)[-1].name == "conv"
+    assert layers.spatial_layer_names(net) == ["conv"]
+    for method in ("gradcam", "scorecam", "sise"):
+        maps = xai.explain(net, x, method=method)
+        assert maps.shape == (3, 16, 16)
+        for i in range(3):  # each sample's map is its own
+            np.testing.assert_allclose(maps[i], xai.explain(net, x[i:i + 1], method=method)[0],
+                                       rtol=1e-4, atol=1e-6)
+    for layer in ("tokens", "attention"):
+        with pytest.raises(ValueError, match="positions are not those of the input.*'conv'"):
+            xai.explain(net, x, method="gradcam", layer=layer)
+    with pytest.raises(ValueError, match="positions are not those of the input"):
+        xai.sise(net, x, layers=["conv", "tokens"])
+
+
 def test_probe_activations_are_the_layers_output_and_z_the_logits():
     net = gap_net(seed=1)
     x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)

@@ -76,9 +76,10 @@ RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgrad
 def raw_cam_fn(probe: layers.Probe, method: str, score: str, counterfactual: bool = False):
     """tf.function (x, targets) → (raw maps at feature resolution, resolved targets).
     ``counterfactual`` negates the gradients (G → −G)."""
-    return layers.compiled(probe, ("cam", method, score, counterfactual), _raw_cam, probe=probe,
-                           rule=RULES[method], score=score, grads=method != "eigencam",
-                           sign=-1.0 if counterfactual else 1.0)
+    return layers.compiled_gradient(probe, ("cam", method, score, counterfactual), _raw_cam,
+                                    probe=probe, rule=RULES[method], score=score,
+                                    grads=method != "eigencam",
+                                    sign=-1.0 if counterfactual else 1.0)
 
 
 def _raw_cam(xb, tb, *, probe, rule, score, grads, sign):
@@ -124,8 +125,8 @@ def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="log
     probe, x, targets = _setup(model, x, layer, target, score)
     size = _out_size(x, upsample)
     key = ("cam_maps", method, score, size, normalize, bool(counterfactual))
-    fn = layers.compiled(probe, key, _cam_maps, size=size, normalize=normalize,
-                         raw=raw_cam_fn(probe, method, score, bool(counterfactual)))
+    fn = layers.compiled_gradient(probe, key, _cam_maps, size=size, normalize=normalize,
+                                  raw=raw_cam_fn(probe, method, score, bool(counterfactual)))
     return per_chunk(fn, x, targets, batch_size, progress, method).astype(np.float32, copy=False)
 
 
@@ -144,8 +145,8 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     # the clean input's top-1 for all noisy copies
     probe, x, targets = _setup(model, x, layer, target, score, True, batch_size)
     raw = raw_cam_fn(probe, "gradcam++", score)
-    fn = layers.compiled(probe, ("noisy_cam", score), noisy_sum_chunk,
-                         fn=lambda xb, tb: raw(xb, tb)[0])
+    fn = layers.compiled_gradient(probe, ("noisy_cam", score), noisy_sum_chunk,
+                                  fn=lambda xb, tb: raw(xb, tb)[0])
     mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smooth_gradcam++")
     return finish(mean, _out_size(x, upsample), normalize).numpy()
 

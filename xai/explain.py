@@ -53,7 +53,7 @@ def register(*names: str, returns: str, layer: str | None = None):
     assert returns in ("map", "attribution") and layer in ("one", "many", None)
 
     def decorate(fn):
-        checked = _checked(fn)
+        checked = _checked(fn, names[0], maps=returns == "map" or layer is not None)
         for name in names:
             REGISTRY[name] = Method(name, checked, returns, layer,
                                     {"method": name} if len(names) > 1 else {})
@@ -61,7 +61,7 @@ def register(*names: str, returns: str, layer: str | None = None):
     return decorate
 
 
-def _checked(fn):
+def _checked(fn, name: str, maps: bool):
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -72,6 +72,7 @@ def _checked(fn):
             raise TypeError(f"{fn.__name__}(): {exc}; it accepts: "
                             f"{', '.join(signature.parameters)}") from None
         arguments["x"] = check_input(model, x)
+        check_model(model, arguments.get("method", name), maps)
         if "score" in arguments:
             scores.check_score(arguments["score"])
         if "batch_size" in arguments:
@@ -83,6 +84,27 @@ def _checked(fn):
 def map_methods() -> tuple[str, ...]:
     """Names of the methods that return one map per sample (the others return x's shape)."""
     return tuple(name for name, m in REGISTRY.items() if m.returns == "map")
+
+
+def check_model(model, method: str, maps: bool) -> None:
+    """The model is a classifier that ``method`` can explain: its output is (N, classes), and,
+    for a method that makes or uses maps (``maps``), its layers are channels-last."""
+    out = layers.output_shape(model)
+    if out is not None and len(out) != 2:
+        raise ValueError(f"Model '{model.name}' outputs shape {out}; xai explains classifiers "
+                         "whose output is (N, classes), one score per class. End the model in "
+                         "its class scores, e.g. keras.Model(model.input, "
+                         "keras.layers.Flatten()(model.output)).")
+    first = [p[-1].name for p in layers.walk(model)
+             if getattr(p[-1], "data_format", None) == "channels_first"]
+    if maps and first:
+        raise ValueError(
+            f"Model '{model.name}' has channels-first layers ({', '.join(first[:3])}); method "
+            f"{method!r} lays maps over the input's positions and needs a channels-last model, "
+            "inputs (N, H, W, C). Rebuild the model with data_format='channels_last' "
+            "(convolution kernels keep their shape: copy them with set_weights) and give "
+            "np.moveaxis(x, 1, -1), or explain the input directly with method='saliency' or "
+            "'integrated_gradients', which work in any layout.")
 
 
 def check_input(model, x) -> np.ndarray:

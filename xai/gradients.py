@@ -18,7 +18,8 @@ RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
 
 def grad_fn(probe: layers.Probe, score: str):
     """tf.function (x, targets) → (∂S/∂x, S, resolved targets)."""
-    return layers.compiled(probe, ("input_grad", score), _input_grad, probe=probe, score=score)
+    return layers.compiled_gradient(probe, ("input_grad", score), _input_grad, probe=probe,
+                                    score=score)
 
 
 def _input_grad(xb, tb, *, probe, score):
@@ -55,8 +56,8 @@ def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_si
     samples."""
     probe, x, targets = _setup(model, x, target, score, True, batch_size)
     grad = grad_fn(probe, score)
-    fn = layers.compiled(probe, ("noisy_grad", score), noisy_sum_chunk,
-                         fn=lambda xb, tb: grad(xb, tb)[0])
+    fn = layers.compiled_gradient(probe, ("noisy_grad", score), noisy_sum_chunk,
+                                  fn=lambda xb, tb: grad(xb, tb)[0])
     mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smoothgrad")
     return mean.astype(np.float32)
 
@@ -133,7 +134,7 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
     targets = np.where(targets < 0, at_x.argmax(1), targets).astype(np.int32)
     rows = np.arange(len(targets))
     gain = at_x[rows, targets] - at_b[rows, targets]
-    fn = layers.compiled(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
+    fn = layers.compiled_gradient(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
     if steps == "auto":
         attr, used = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
                               progress)

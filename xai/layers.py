@@ -31,9 +31,20 @@ def output_shape(layer) -> tuple | None:
     return None
 
 
-def is_spatial(layer) -> bool:
+def is_spatial(layer, rank: int | None = None) -> bool:
+    """The layer outputs a feature map (N, *positions, channels), of rank ``rank`` if given (the
+    model input's: a map of another rank, e.g. tokens from a Reshape, has positions that do not
+    lie on the input's)."""
     shape = output_shape(layer)
-    return shape is not None and len(shape) >= 3
+    return shape is not None and len(shape) >= 3 and rank in (None, len(shape))
+
+
+def input_rank(model) -> int | None:
+    """Rank of the model's input, e.g. 4 for images (N, H, W, C); None if it cannot be told."""
+    try:
+        return len(input_shape(model))
+    except ValueError:
+        return None
 
 
 def walk(model, prefix: tuple = ()):
@@ -46,7 +57,8 @@ def walk(model, prefix: tuple = ()):
 
 
 def spatial_layer_names(model) -> list[str]:
-    return [path[-1].name for path in walk(model) if is_spatial(path[-1])
+    rank = input_rank(model)
+    return [path[-1].name for path in walk(model) if is_spatial(path[-1], rank)
             and not isinstance(path[-1], keras.layers.InputLayer)]
 
 
@@ -106,22 +118,28 @@ def _find_layer(model, layer) -> tuple:
     else:
         raise TypeError(f"layer must be a name, an index, a keras Layer or None, got {layer!r}")
     path = found[0]
+    shape = output_shape(path[-1])
     if not is_spatial(path[-1]):
-        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape "
-                                     f"{output_shape(path[-1])}, not a spatial feature map")
+        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape {shape}, not a "
+                                     "spatial feature map")
+    if not is_spatial(path[-1], input_rank(model)):
+        raise _no_layer_error(model, f"Layer {path[-1].name!r} has output shape {shape}, whose "
+                                     f"positions are not those of the input "
+                                     f"{input_shape(model)} (another rank, e.g. tokens from a "
+                                     "Reshape): its map cannot be laid over the input")
     return path
 
 
 def _auto_layer(model, paths) -> tuple:
-    """Last spatial map (spatial size > 1) before the first global pooling / flatten, skipping
-    trailing local pooling and dropout."""
-    spatial = []
+    """Last spatial map (spatial size > 1, the input's rank) before the first global pooling /
+    flatten, skipping trailing local pooling and dropout."""
+    spatial, rank = [], input_rank(model)
     for p in paths:
         kind = p[-1].__class__.__name__
         if spatial and (kind.startswith("Global") or kind == "Flatten"):
             break
         shape = output_shape(p[-1])
-        if (is_spatial(p[-1]) and not isinstance(p[-1], keras.Model)
+        if (is_spatial(p[-1], rank) and not isinstance(p[-1], keras.Model)
                 and any(d is None or d > 1 for d in shape[1:-1])):
             spatial.append(p)
     while spatial and spatial[-1][-1].__class__.__name__.startswith(_LOCAL_POOLING):
@@ -488,21 +506,23 @@ EAGER_ROWS = 4
 
 class _Compiled:
     """``impl(*args, **bound)`` as a ``tf.function``, except a small first call (every argument
-    at most ``EAGER_ROWS`` rows), which runs eagerly. Tracing costs more than one small eager
-    call saves (MobileNet, one image: ~0.9 s to trace against ~0.25 s eager), so a one-off
-    explanation — a command line, a first try — starts fast; batched work (IG steps, noisy
-    copies, masks) is compiled from the start, as eager execution would hold far more memory
-    (IG on VGG16: +1 GiB peak)."""
+    at most ``EAGER_ROWS`` rows) of a forward-only ``impl`` (``eager_first``), which runs
+    eagerly. Tracing costs more than one small eager call saves (MobileNet, one image: ~0.9 s
+    to trace against ~0.25 s eager), so a one-off forward pass starts fast; batched work (IG
+    steps, noisy copies, masks) is compiled from the start, as eager execution would hold far
+    more memory (IG on VGG16: +1 GiB peak)."""
 
-    def __init__(self, impl: Callable, bound: dict):
+    def __init__(self, impl: Callable, bound: dict, eager_first: bool = True):
         self.eager = _Bound(impl, bound)
         self.function = None
+        self.eager_first = eager_first
 
     def __call__(self, *args):
         if self.function is None:
             self.function = tf.function(self.eager, reduce_retracing=True)
-            if max((int(a.shape[0]) for a in args if len(getattr(a, "shape", ())) > 0),
-                   default=0) <= EAGER_ROWS:
+            if self.eager_first and max((int(a.shape[0]) for a in args
+                                         if len(getattr(a, "shape", ())) > 0),
+                                        default=0) <= EAGER_ROWS:
                 return self.eager(*args)
         return self.function(*args)
 
@@ -514,4 +534,16 @@ def compiled(owner: Probe, key, impl: Callable, **bound):
     """``impl(*args, **bound)`` (see :class:`_Compiled`), built once per owner probe and key."""
     if key not in owner.functions:
         owner.functions[key] = _Compiled(impl, bound)
+    return owner.functions[key]
+
+
+def compiled_gradient(owner: Probe, key, impl: Callable, **bound):
+    """:func:`compiled` for an ``impl`` that takes gradients (itself or through a function it
+    calls): always a graph, never eager (nor traced twice, once inside and once outside). An
+    eager tape back-propagates through every recorded op and TensorFlow's Conv2D gradient always
+    computes the kernel's gradient too, which xai never needs; TensorFlow's oneDNN kernel for
+    it kills the process on some models (1×1 stride-2 convolutions, e.g. the residual
+    shortcuts of mini-Xception). A graph keeps only the gradients asked for."""
+    if key not in owner.functions:
+        owner.functions[key] = _Compiled(impl, bound, eager_first=False)
     return owner.functions[key]

@@ -7,9 +7,15 @@ import tensorflow as tf
 
 
 def upsample(maps, size):
-    """Bilinear resize of (B, *s) maps to spatial ``size`` (1-D or 2-D), half-pixel centres."""
+    """Bilinear resize of (B, *s) maps to spatial ``size`` (1-D, 2-D or 3-D: trilinear, as
+    bilinear over (H, W), then linear over D), half-pixel centres."""
     if len(size) == 1:
         return tf.image.resize(maps[:, :, None, None], (size[0], 1), "bilinear")[:, :, 0, 0]
+    if len(size) == 3:
+        depth, plane = maps.shape[1], size[1] * size[2]
+        m = upsample(tf.reshape(maps, (-1,) + tuple(maps.shape[2:])), size[1:])
+        m = upsample(tf.reshape(m, (-1, depth, plane)), (size[0], plane))
+        return tf.reshape(m, (-1,) + tuple(size))
     return tf.image.resize(maps[..., None], size, "bilinear")[..., 0]
 
 

@@ -105,6 +105,10 @@ def rise(model, x, target=None, score="probability", n_masks=4000, grid=7, p=0.5
     if not isinstance(centre, (bool, np.bool_)):
         raise ValueError(f"centre must be True (subtract the mean masked score) or False (the "
                          f"paper's eq. 6), got {centre!r}")
+    if np.ndim(x) > 4:
+        raise ValueError(f"RISE draws 1-D or 2-D masks, and x has shape {np.shape(x)} (volumes): "
+                         "use method='scorecam', 'sise', a gradient CAM (e.g. 'gradcam') or "
+                         "a gradient method such as 'integrated_gradients'.")
     setup = scores.prepare(model, x, target, score, pin_top1=True, batch_size=batch_size)
     probe, x, targets = setup.probe, setup.x, setup.targets
     fn = xlayers.compiled(probe, ("rise", score), _rise_sum, probe=probe, score=score)
@@ -139,11 +143,11 @@ def _spatial_size(layer):
 
 def _block_paths(model) -> list[tuple]:
     last = xlayers.resolve_layer(model)  # last spatial map before global pooling / flatten
-    cands = []
+    cands, rank = [], xlayers.input_rank(model)
     for path in xlayers.walk(model):
         layer = path[-1]
         if isinstance(layer, (keras.layers.InputLayer, keras.Model)) \
-                or not xlayers.is_spatial(layer) \
+                or not xlayers.is_spatial(layer, rank) \
                 or layer.__class__.__name__.startswith(_SKIP):
             continue
         cands.append(path)
@@ -206,8 +210,8 @@ def _log_score(z, probe, score):
 
 
 def _gradient_fn(probe, score):
-    return xlayers.compiled(probe, ("sise_grad", score), _acts_mean_grads, probe=probe,
-                            score=score)
+    return xlayers.compiled_gradient(probe, ("sise_grad", score), _acts_mean_grads, probe=probe,
+                                     score=score)
 
 
 def _acts_mean_grads(xb, tb, *, probe, score):
