@@ -395,21 +395,23 @@ def test_spot_check_passes_a_real_run_and_catches_a_forged_value(tmp_path):
     assert tuple(bad.iloc[0][KEY]) == tuple(forged[KEY])
     assert bad.iloc[0]["committed"] == pytest.approx(bad.iloc[0]["recomputed"] + 0.05,
                                                      abs=1e-5)
-    assert not checked["cpu_noise"].any()
+    assert not checked["float_noise"].any()
 
 
-def test_spot_check_allows_two_rows_of_cpu_float_noise_but_not_three(tmp_path):
-    """Rows off by 0.01 (within the 0.018 measured between CPUs): two are float noise, a
-    third is not."""
+def test_spot_check_allows_float_noise_on_a_share_of_rows_but_no_more(tmp_path):
+    """Rows off by 0.01 (within the 0.018 measured between CPUs): up to 40 % of the checked
+    rows are float noise, one more is not."""
     pytest.importorskip("mnist1d")
     from xai import studies
 
     studies.run_setting(tmp_path, "mnist1d ours", "offline", smoke=True, progress=False)
     out = studies.samples_dir(tmp_path, "evaluation", "mnist1d ours")
-    shard = out / "shard-00000.csv.gz"
-    rewrite_value(shard, 0.01, out / "manifest.json", rows=2)
+    shard, manifest = out / "shard-00000.csv.gz", out / "manifest.json"
+    allowed = int(0.4 * len(load_table(out)))
+    assert 2 <= allowed < len(load_table(out)) - 1
+    rewrite_value(shard, 0.01, manifest, rows=allowed)
     checked = studies.spot_check(out, n_rows=10**6)
-    assert checked["ok"].all() and checked["cpu_noise"].sum() == 2
-    rewrite_value(shard, 0.01, out / "manifest.json", rows=3)  # rows 1-2 now 0.02 off
+    assert checked["ok"].all() and checked["float_noise"].sum() == allowed
+    rewrite_value(shard, 0.01, manifest, rows=allowed + 1)  # the first rows now 0.02 off
     checked = studies.spot_check(out, n_rows=10**6)
-    assert checked["cpu_noise"].sum() == 2 and (~checked["ok"]).sum() == 1
+    assert checked["float_noise"].sum() == allowed and (~checked["ok"]).sum() == 1

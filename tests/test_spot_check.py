@@ -1,7 +1,7 @@
 """CI recomputes committed per-sample rows from scratch: every study's table in FinalResults/
 (found by its manifest) gets at least 30 seeded random rows, one per method at least, chosen
 anew for every commit, recomputed by the same code path and compared at the printed precision
-(up to two rows may differ by CPU float noise, at most 0.03: ``xai.studies.spot_check``).
+(up to 40 % of them may differ by float noise, at most 0.03: ``xai.studies.spot_check``).
 Together with the shard checksums (``xai.evaluation.load_table``), a committed value that the
 code does not produce fails here or in nbval's re-rendering."""
 import subprocess

@@ -320,20 +320,23 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
 
 
 def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3,
-               cpu_atol: float = 0.03, cpu_rows: int = 2):
+               noise_atol: float = 0.03, noise_share: float = 0.4):
     """Recompute ``n_rows`` seeded random rows of a committed per-sample table (at least one
     per method; every row when it has fewer) from scratch and compare them with the committed
     values: a row is ``ok`` within ``atol``, the precision the summaries print.
 
-    Float differences between CPUs move a few rows further. Measured between TensorFlow with
-    and without oneDNN on 48 photos × 15 CAMs of the depth study (4080 rows): 25 rows (0.6 %)
-    differ by more than 1e-3, the largest by 0.018 (Grad-CAM at MobileNet's first layer),
-    because the pixels a ReLU sets to zero, and the order of an upsampled map's near-tied
-    pixels, follow the last bits. So up to ``cpu_rows`` rows may differ by up to ``cpu_atol``
-    (``cpu_noise`` True; at p = 0.6 %, three such rows out of 30 have probability 0.1 %). A
-    stale table moves many rows; a value off by more than ``cpu_atol`` fails.
+    Float noise moves some rows further, since a map's near-tied points change order and a
+    ReLU's zeros follow the last bits. Measured: between TensorFlow with and without oneDNN,
+    25 of 4080 depth-study rows (0.6 %) differ by more than 1e-3, the largest by 0.018 (Grad-CAM
+    at MobileNet's first layer); recomputing Part 2's rows on fewer photos than the committed
+    batch, on the same CPU, moves 18 of 120 rows (15 %, all of maps that involve IG) by up to
+    0.005, the CAMs' not at all. So up to ``noise_share`` of the checked rows may differ by up to
+    ``noise_atol`` (``float_noise`` True; at 15 %, 13 or more of 30 have probability 2e-4). A
+    value off by more than ``noise_atol``, or a change that moves most rows, fails; a change
+    that moves a few rows by less than ``noise_atol`` can pass (and an edited value whose
+    checksum was not rewritten fails :func:`xai.evaluation.load_table` whatever its size).
 
-    Returns a DataFrame of the checked rows with ``committed``, ``recomputed``, ``cpu_noise``
+    Returns a DataFrame of the checked rows with ``committed``, ``recomputed``, ``float_noise``
     and ``ok`` (NaN = not computed for that sample, which a recomputation must reproduce)."""
     import pandas as pd
 
@@ -356,10 +359,11 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3,
     result = pd.concat(checked, ignore_index=True)
     diff = (result["committed"] - result["recomputed"]).abs()
     exact = (diff <= atol) | (result["committed"].isna() & result["recomputed"].isna())
-    noisy = ~exact & (diff <= cpu_atol)
-    result["cpu_noise"] = noisy & (noisy.cumsum() <= cpu_rows)
-    result["ok"] = exact | result["cpu_noise"]
-    return result[["sample", "method", "metric", "committed", "recomputed", "cpu_noise", "ok"]]
+    noisy = ~exact & (diff <= noise_atol)
+    result["float_noise"] = noisy & (noisy.cumsum() <= int(noise_share * len(result)))
+    result["ok"] = exact | result["float_noise"]
+    return result[["sample", "method", "metric", "committed", "recomputed", "float_noise",
+                   "ok"]]
 
 
 def _recompute(setting: dict, rows):
