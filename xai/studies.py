@@ -327,7 +327,7 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3,
 
     Float noise moves some rows further, since a map's near-tied points change order and a
     ReLU's zeros follow the last bits. Measured: between TensorFlow with and without oneDNN,
-    25 of 4080 depth-study rows (0.6 %) differ by more than 1e-3, the largest by 0.018 (Grad-CAM
+    22 of 4080 depth-study rows (0.5 %) differ by more than 1e-3, the largest by 0.018 (Grad-CAM
     at MobileNet's first layer); recomputing Part 2's rows on fewer photos than the committed
     batch, on the same CPU, moves 18 of 120 rows (15 %, all of maps that involve IG) by up to
     0.005, the CAMs' not at all. So up to ``noise_share`` of the checked rows may differ by up to
