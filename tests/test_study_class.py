@@ -51,6 +51,19 @@ def np_peak_distance(a, b):
     return np.linalg.norm(pa - pb) / np.linalg.norm(np.array(a.shape) - 1)
 
 
+def np_spearman(a, b):
+    """Pearson correlation of the average ranks (ties share their mean rank)."""
+    def ranks(v):
+        v = v.ravel()
+        order = np.argsort(v, kind="stable")
+        r = np.empty(v.size)
+        r[order] = np.arange(1, v.size + 1)
+        for value in np.unique(v):  # average the ranks of tied values
+            r[v == value] = r[v == value].mean()
+        return r
+    return np.corrcoef(ranks(a), ranks(b))[0, 1]
+
+
 def table_of(model, data, methods, metrics, **kwargs):
     x, labels, ids = data
     options = {m: {"fraction": FRACTION} for m in metrics}
@@ -82,6 +95,9 @@ def test_class_separation_is_the_top1_and_runner_up_maps_overlap(model, data):
                                [np_top_iou(a[i], b[i], FRACTION) for i in range(N)], atol=1e-6)
     np.testing.assert_allclose(cell(table, "gradcam++", "top2_peak_distance", ids),
                                [np_peak_distance(a[i], b[i]) for i in range(N)], atol=1e-5)
+    rho = cell(table, "gradcam++", "top2_rank_correlation", ids)
+    np.testing.assert_allclose(rho, [np_spearman(a[i], b[i]) for i in range(N)], atol=1e-6)
+    assert rho.min() < 0.99, "the fixture's two classes give different maps"
 
 
 def test_counterfactual_counts_empty_maps_and_leaves_their_iou_out(model, data):
@@ -111,6 +127,9 @@ def test_constant_is_class_agnostic_and_random_overlaps_by_chance(model):
     assert (cell(table, "constant", "top2_iou", ids) == 1).all()
     assert (cell(table, "constant", "top2_peak_distance", ids) == 0).all()
     assert (cell(table, "constant", "counterfactual_iou", ids) == 1).all()
+    assert (cell(table, "constant", "top2_rank_correlation", ids) == 1).all()
+    rho = cell(table, "random", "top2_rank_correlation", ids)  # two independent smooth maps
+    assert abs(rho.mean()) < 0.05 and rho.std() > 0.05, (rho.mean(), rho.std())
     for metric in ("top2_iou", "counterfactual_iou"):
         iou = cell(table, "random", metric, ids)
         assert (iou < 1).all(), "the other class's random map is an independent draw"

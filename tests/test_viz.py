@@ -243,3 +243,27 @@ def test_display_map_shows_maps_as_they_are_and_checks_its_arguments(rng):
         viz.display_map(cam, "attributions")
     with pytest.raises(ValueError, match="percentile"):
         viz.display_map(cam, "attribution", percentile=0)
+
+
+def test_distributions_draws_each_methods_per_sample_values():
+    """One box per method and metric, its median and mean those of the method's values (NaN
+    left out), in the order asked, n under each name."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = [("s%d" % i, m, k, v) for m, shift in (("gradcam", 0.0), ("random", 0.5))
+            for k in ("iou", "rho") for i, v in enumerate(rng.random(30) + shift)]
+    table = pd.DataFrame(rows, columns=["sample", "method", "metric", "value"])
+    table.loc[0, "value"] = np.nan  # gradcam's first iou
+    fig = viz.distributions(table, ["iou", "rho"], methods=["random", "gradcam"])
+    for ax, metric in zip(fig.axes, ("iou", "rho")):
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        n_gradcam = 29 if metric == "iou" else 30
+        assert labels == ["random\nn=30", f"gradcam\nn={n_gradcam}"]
+        medians = [line.get_ydata()[0] for line in ax.lines if len(line.get_xdata()) == 2
+                   and line.get_color() in ("C1", "#ff7f0e")]
+        for method, median in zip(("random", "gradcam"), medians):
+            v = table[(table["method"] == method) & (table["metric"] == metric)]["value"]
+            assert np.isclose(median, np.nanmedian(v))
+        assert len(medians) == 2
+    plt.close(fig)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging", "grid",
-           "signal_strip", "save", "sanity_figure",
+           "signal_strip", "save", "sanity_figure", "distributions",
            "DIVERGING_CMAP", "MAP_CMAP"]
 
 #: default colormap of signed attributions (blue < 0 < red, white at 0)
@@ -464,6 +464,31 @@ def faithfulness_figure(result, unit="points", title=None):
             ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def distributions(table, metrics, methods=None, title=None):
+    """Per-sample distributions of a long table (columns ``method``, ``metric``, ``value``, as
+    :func:`xai.evaluation.evaluate` writes): one panel per metric, one box per method (median,
+    quartiles, whiskers at 1.5 IQR; the mean as a white dot; n under each name). ``methods``:
+    their order (default: the table's); NaN values are left out."""
+    import matplotlib.pyplot as plt
+    methods = list(dict.fromkeys(table["method"])) if methods is None else list(methods)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(1.1 * len(methods) * len(metrics) + 1.5,
+                                                        3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        rows = table[table["metric"] == metric]
+        values = [rows.loc[rows["method"] == m, "value"].dropna().to_numpy() for m in methods]
+        ax.boxplot(values, showmeans=True, showfliers=False,
+                   meanprops={"marker": "o", "markerfacecolor": "white",
+                              "markeredgecolor": "black", "markersize": 4})
+        ax.set_xticks(np.arange(1, len(methods) + 1),
+                      [f"{m}\nn={len(v)}" for m, v in zip(methods, values)], fontsize=7)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

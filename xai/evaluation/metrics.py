@@ -116,6 +116,7 @@ def _class_separation(c, maps, fraction=0.2):
     other = _other_maps(c, second, 3)
     return {"top2_iou": metrics.top_iou(maps, other, fraction, positive=True),
             "top2_peak_distance": metrics.peak_distance(maps, other),
+            "top2_rank_correlation": metrics.spearman(maps, other),
             "runner_up": second.astype(np.float64), "runner_up_probability": p2}
 
 
@@ -143,9 +144,11 @@ METRICS: dict[str, Metric] = {
         "masked_area": None, "masked_kept": True, "masked_drop": False,
         "masked_kept_random": True, "masked_drop_random": False, "masked_kept_centre": True,
         "masked_drop_centre": False}),
-    # the maps of the top-1 and the runner-up class: lower overlap = more class-discriminative
+    # the maps of the top-1 and the runner-up class: lower overlap = more class-discriminative;
+    # the rank correlation compares whole maps, not only their top regions
     "class_separation": Metric(_class_separation, {
-        "top2_iou": False, "top2_peak_distance": True, "runner_up": None,
+        "top2_iou": False, "top2_peak_distance": True, "top2_rank_correlation": False,
+        "runner_up": None,
         "runner_up_probability": None}),
     # the top-1 map with negated gradients (gradient CAMs): empty?, and its overlap with the
     # runner-up's map (NaN when empty: an empty map has no region)
