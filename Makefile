@@ -25,7 +25,7 @@ help:  ## list the targets
 	@echo "make run-all        run every notebook (papermill), regenerate FinalResults/ and the"
 	@echo "                    executed notebooks in $(EXECUTED)/ (PROFILE=auto|offline|online; now: $(PROFILE));"
 	@echo "                    NOTEBOOKS=\"notebooks/03_mnist1d.ipynb ...\" runs only those"
-	@echo "make test           pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
+	@echo "make test           ruff, pytest, then nbval re-executes $(EXECUTED)/ and compares the checked numbers"
 	@echo "make check-results  run-all, then fail if anything under FinalResults/ changed (determinism)"
 	@echo "make bench          timings against tf-keras-vis and xplique (own venv), the evaluation"
 	@echo "                    engine's photos/s against its floor (bench/results.md), and the"
@@ -46,6 +46,7 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 env: $(BIN)/.installed
 
 test: env browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 	@if [ -d "$(XAI_ASSETS)" ]; then \
 	  out=$$(mktemp -d); cp -r FinalResults/. "$$out"/; \

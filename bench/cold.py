@@ -32,7 +32,8 @@ CONTENDERS = ("xai", "tf-keras-vis", "xplique")
 def child(name: str) -> None:
     """One cold first call; prints JSON with the times in seconds."""
     sys.path.insert(0, str(HERE))
-    from run import build_model, linear_copy, make_inputs, setup_keras_home
+    from environment import setup_keras_home
+    from workload import build_model, linear_copy, make_inputs
     setup_keras_home()
     import numpy as np
     model = build_model("MobileNet")
@@ -52,7 +53,8 @@ def child(name: str) -> None:
             CategoricalScore([target]), x, penultimate_layer=LAYER)
     else:
         from xplique.attributions import GradCAM
-        out = GradCAM(prepared, conv_layer=LAYER).explain(x, np.eye(1000, dtype="float32")[[target]])
+        onehot = np.eye(1000, dtype="float32")[[target]]
+        out = GradCAM(prepared, conv_layer=LAYER).explain(x, onehot)
     first = time.perf_counter() - start
     assert np.isfinite(np.asarray(out)).all()
     print(json.dumps({"first_call_s": first}))
@@ -68,7 +70,7 @@ def cli_run(image: Path) -> float:
 
 
 def _env() -> dict:
-    from run import keras_home_source
+    from environment import keras_home_source
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TQDM_DISABLE="1",
                 KERAS_HOME=str(keras_home_source()))
 

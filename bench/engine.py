@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's xai, and bench/run.py's helpers
+sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's xai, and bench's helpers
 SECTION = "## Evaluation engine throughput"
 FWD_BATCH, GRAD_BATCH = 64, 32  # the metric kernel's and Grad-CAM's default batch sizes
 
@@ -91,7 +91,7 @@ def main(argv=None) -> None:
                         help="share of each shard's floor passes actually run (0.5)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    from run import cpu_name, setup_keras_home
+    from environment import cpu_name, setup_keras_home
 
     if setup_keras_home() is None:
         sys.exit("bench/engine.py needs the offline assets (../shared/assets/keras_home)")

@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 import xai
-from helpers import gap_net
 from xai import metrics
+
+from helpers import gap_net
 
 
 @pytest.fixture(scope="module")

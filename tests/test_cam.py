@@ -6,6 +6,7 @@ import pytest
 from skimage import data
 
 import xai
+
 from helpers import acts_and_grads, gap_net, spearman
 
 SPATIAL = (1, 2)

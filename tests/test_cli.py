@@ -8,10 +8,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from image_bombs import png_declaring
 from skimage import data
 
 import xai
-from image_bombs import png_declaring
 from xai import _startup, cli, models
 
 MOBILENET = ["--option", "alpha=0.25"]

@@ -4,11 +4,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from image_bombs import jpeg_declaring, png_declaring
 from PIL import Image
 
-from image_bombs import jpeg_declaring, png_declaring
 from xai import data
-
 
 # ------------------------------------------------------------------------------------ MNIST-1D
 
@@ -69,7 +68,7 @@ def test_mnist1d_cache_roundtrip(tmp_path):
 def test_mnist1d_default_cache_is_repo_data_folder(mnist):
     from pathlib import Path
 
-    root = Path(data.__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[1]  # tests/ -> the repository
     d = data.mnist1d()  # default cache_dir="data/" is relative to the repository root
     assert (root / "data" / "mnist1d_canonical.npz").is_file()
     np.testing.assert_array_equal(d["x_test"], mnist["x_test"])
@@ -273,8 +272,9 @@ def _never_decode(*args, **kwargs):
 ], ids=["png-900M", "png-64M", "png-100M", "jpeg-60M"])
 def test_a_decompression_bomb_is_refused_from_its_header(bomb, declared, tmp_path, monkeypatch,
                                                          recwarn):
-    import cv2
     import tracemalloc
+
+    import cv2
     assert len(bomb) < 1000
     monkeypatch.setattr(cv2, "imdecode", _never_decode)
     (tmp_path / "bomb.png").write_bytes(bomb)

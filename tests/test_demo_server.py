@@ -17,12 +17,13 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from image_bombs import png_declaring
 from skimage import data
+
+from xai import demo, demo_server, models
 
 from conftest import ROOT
 from helpers import gap_net
-from image_bombs import png_declaring
-from xai import demo, demo_server, models
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -158,7 +159,9 @@ def test_slow_clients_are_timed_out(served):
     ("127.0.0.1:{port}", "http://localhost:{port}", False),
 ])
 def test_only_this_server_and_its_own_page_are_answered(served, host, origin, allowed):
-    fill = (lambda text: text if text is None else text.format(port=served.port))
+    def fill(text):
+        return text if text is None else text.format(port=served.port)
+
     headers = {"Host": fill(host), "Origin": fill(origin), "Content-Type": "text/plain"}
     status, answer = call(served.port, "POST", "/api/explain",
                           {"model": "tiny", "sample": "chelsea"}, headers)

@@ -9,15 +9,23 @@ import weakref
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 import tensorflow as tf
-from helpers import gap_net, rewrite_value
 
 import xai
-from xai.evaluation import (Source, evaluate, from_arrays, from_dataset, from_files,
-                            from_iterable, load_table, sample_seed)
+from xai.evaluation import (
+    Source,
+    evaluate,
+    from_arrays,
+    from_dataset,
+    from_files,
+    from_iterable,
+    load_table,
+    sample_seed,
+)
 from xai.evaluation.engine import COLUMNS, random_maps
+
+from helpers import gap_net, rewrite_value
 
 N, SIZE = 12, 12
 STEPS = {"deletion": {"steps": 4, "baseline": "blur", "blur_sigma": 2.0},

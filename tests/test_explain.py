@@ -7,6 +7,7 @@ import tensorflow as tf
 from skimage import data
 
 import xai
+
 from helpers import acts_and_grads, gap_net
 
 CAMS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "hirescam",
@@ -148,11 +149,11 @@ def test_no_retracing_on_second_call_with_same_shapes():
         first = xai.explain(net, x, method=method, **opts)
         np.testing.assert_allclose(xai.explain(net, x, method=method, **opts), first,
                                    rtol=1e-5, atol=1e-6)
-    traced = xai.layers.trace_count(net)
+    traced = xai.probe.trace_count(net)
     assert traced >= len(calls)
     for method, opts in calls:
         xai.explain(net, x + 1, method=method, target=2, **opts)
-    assert xai.layers.trace_count(net) == traced
+    assert xai.probe.trace_count(net) == traced
 
 
 def test_probability_score_differs_from_logit():

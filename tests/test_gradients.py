@@ -12,6 +12,7 @@ from skimage import data
 
 import xai
 from xai.gradients import RULES, quadrature
+
 from helpers import gap_net
 
 
@@ -92,9 +93,9 @@ def test_ig_memory_chunks_do_not_depend_on_steps():
     a = xai.integrated_gradients(net, x, steps=50, batch_size=16)
     b = xai.integrated_gradients(net, x, steps=50, batch_size=7)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    before = xai.layers.trace_count(net)
+    before = xai.probe.trace_count(net)
     xai.integrated_gradients(net, x, steps=400, batch_size=16)
-    assert xai.layers.trace_count(net) == before
+    assert xai.probe.trace_count(net) == before
 
 
 def small_relu_net():

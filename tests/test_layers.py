@@ -1,13 +1,16 @@
-"""xai.layers: which layer is explained, the probe that re-runs the user's model (shared weights,
-float32 whatever the dtype policy, the binary convention) and guided backpropagation on it."""
+"""xai.layers and xai.probe: which layer is explained, the probe that re-runs the user's model
+(shared weights, float32 whatever the dtype policy, the binary convention) and guided
+backpropagation on it."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import xai
-from helpers import gap_net
 from xai import layers
+from xai import probe as probes
+
+from helpers import gap_net
 
 
 def chain(*hidden, inp=(8, 8, 2), seed=0, name=None):
@@ -96,7 +99,7 @@ def test_maps_of_another_rank_than_the_input_are_not_cam_layers():
 def test_probe_activations_are_the_layers_output_and_z_the_logits():
     net = gap_net(seed=1)
     x = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype(np.float32)
-    probe = layers.build_probe(net, layers.resolve_layer(net, "conv_a"))
+    probe = probes.build_probe(net, layers.resolve_layer(net, "conv_a"))
     A, z = probe.model(x)
     np.testing.assert_allclose(A, keras.Model(net.inputs, net.get_layer("conv_a").output)(x),
                                rtol=1e-6)

@@ -395,5 +395,6 @@ def test_faithfulness_intervals_are_bootstraps_of_the_per_sample_scores(sum_mode
         assert row["drop_lo"] <= row["drop"] <= row["drop_hi"]
     assert result.keys() == ["method"] and list(result.wide().columns)[0] == "method"
     result.save(tmp_path, "Test", "signals", 0.0)
-    assert "90% bootstrap intervals over the 3 signals" in (tmp_path / "drop_increase.md").read_text()
+    table = (tmp_path / "drop_increase.md").read_text()
+    assert "90% bootstrap intervals over the 3 signals" in table
     assert "deletion_auc_lo" in (tmp_path / "deletion_insertion.md").read_text()

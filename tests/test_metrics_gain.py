@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from test_metrics import M, X, linear_softmax, sig
 
 from xai import metrics
-from test_metrics import M, X, linear_softmax, sig
 
 
 @pytest.fixture(scope="module")

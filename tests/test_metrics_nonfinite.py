@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from helpers import conv1d_net, gap_net
 from xai import metrics
+
+from helpers import conv1d_net, gap_net
 
 
 @pytest.fixture(scope="module")

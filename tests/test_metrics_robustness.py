@@ -3,8 +3,9 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import gap_net
 from xai import metrics
+
+from helpers import gap_net
 
 
 def linear_logits(shape, classes=3, seed=0):

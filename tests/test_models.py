@@ -51,8 +51,8 @@ def test_default_layer_is_a_4d_feature_map(zoo):
 
 
 def test_depth_layers_exist_and_shrink_with_depth(zoo):
-    """first / middle / last are spatial maps of the model, at about 1/4 (Inception 1/8), 1/8-1/16 and 1/32 of
-    the input, and last is the default CAM layer."""
+    """first / middle / last are spatial maps of the model, at about 1/4 (Inception 1/8),
+    1/8-1/16 and 1/32 of the input, and last is the default CAM layer."""
     depth = models.depth_layers(zoo.name)
     assert list(depth) == ["first", "middle", "last"] and depth["last"] == zoo.default_layer
     sizes = [zoo.model.get_layer(depth[k]).output.shape for k in depth]

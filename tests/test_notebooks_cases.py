@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from test_notebooks_studies import _code_cells, _parameter_names
 
 from conftest import ROOT
-from test_notebooks_studies import _code_cells, _parameter_names
 
 papermill = pytest.importorskip("papermill")
 

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import xai
-from helpers import conv1d_net, gap_net
 from xai._batching import seeded_rng
 from xai.perturbation import rise_masks
+
+from helpers import conv1d_net, gap_net
 
 
 def rise_reference(model, x, target, n_masks, seed, grid=7, p=0.5, centre=False):

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import xai  # noqa: E402
+
 from helpers import conv1d_net, gap_net  # noqa: E402
 
 BOUNDED = settings(max_examples=150, derandomize=True, deadline=None, database=None,

@@ -5,8 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import conv1d_net, gap_net
 from xai.metrics.reclassification import centre_region, masked_reclassification, random_region
+
+from helpers import conv1d_net, gap_net
 
 KEYS = ("area", "kept", "drop", "kept_random", "drop_random", "kept_centre", "drop_centre")
 SHAPES = [(40,), (41,), (7, 7), (8, 8), (7, 9), (10, 20), (33, 24), (224, 224)]

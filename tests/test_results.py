@@ -35,7 +35,8 @@ def _read(path):
 def _checked(cell) -> bool:
     """nbval's own rule: a comment line that is exactly the marker (no text after it)."""
     return cell.cell_type == "code" and any(
-        line.strip().lstrip("#").strip() == "NBVAL_CHECK_OUTPUT" for line in cell.source.splitlines())
+        line.strip().lstrip("#").strip() == "NBVAL_CHECK_OUTPUT"
+        for line in cell.source.splitlines())
 
 
 def _stdout(cell) -> str:
@@ -68,7 +69,8 @@ def test_executed_notebook_is_the_current_code(source):
         "only the profile may be injected: no absolute paths or machine-specific values"
     cells = [c for c in executed.cells if c is not injected[0]]
     expected = _read(source).cells
-    assert [(c.cell_type, c.source) for c in cells] == [(c.cell_type, c.source) for c in expected], \
+    sources = [(c.cell_type, c.source) for c in expected]
+    assert [(c.cell_type, c.source) for c in cells] == sources, \
         f"{source.name} changed since its results were made: run `make run-all` and commit"
 
 

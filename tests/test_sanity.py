@@ -5,8 +5,9 @@ import pytest
 from scipy.stats import spearmanr
 from skimage.metrics import structural_similarity
 
-from helpers import conv1d_net, gap_net
 from xai import metrics
+
+from helpers import conv1d_net, gap_net
 
 
 def seq2d(seed=0):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import xai
-from helpers import gap_net
 from xai import metrics, scores
+
+from helpers import gap_net
 
 
 def _wrappers(classifier, shape):

@@ -1,5 +1,5 @@
-"""SISE (xai.sise, in xai.perturbation): shapes on the study's models, determinism, batched ==
-looped, a known-answer model, an independent single-layer reference, the Otsu helper against scikit-image, errors."""
+"""SISE (xai.sise): shapes on the study's models, determinism, batched == looped, a known-answer
+model, an independent single-layer reference, the Otsu helper against scikit-image, errors."""
 import random
 
 import keras
@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 from skimage.filters import threshold_otsu
 
-from helpers import gap_net
 from xai.perturbation import block_layers, fuse, otsu_threshold, select_channels, sise
+
+from helpers import gap_net
 
 
 # ------------------------------------------------------------------------ data and models

@@ -5,11 +5,12 @@ region), and the subsets of xai.study_class.with_subsets."""
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import gap_net
 
 import xai
 from xai import studies, study_class
 from xai.evaluation import evaluate, from_arrays
+
+from helpers import gap_net
 
 N, SIZE, FRACTION = 16, 12, 0.2
 
@@ -153,7 +154,8 @@ def test_spot_check_reproduces_nan_rows(model, data, tmp_path, monkeypatch):
 
     def tiny(name, profile, smoke):
         return {"model": model, "data": from_arrays(x, labels, ids),
-                "methods": {"gradcam": "gradcam"}, "metrics": ["counterfactual"], "metric_options": {}, "subsets": {},
+                "methods": {"gradcam": "gradcam"}, "metrics": ["counterfactual"],
+                "metric_options": {}, "subsets": {},
                 "exclude": [], "seed": 0, "recipe": {"study": "tiny", "setting": name,
                                                      "profile": profile, "smoke": smoke}}
 

@@ -3,10 +3,11 @@ independently from xai.explain and NumPy, IG and the CAMs are computed once per 
 shared, and the setting is registered for the spot check."""
 import numpy as np
 import pytest
-from helpers import gap_net
 
 import xai
 from xai import studies, study_part2
+
+from helpers import gap_net
 
 
 class Zoo:

@@ -18,7 +18,8 @@ def mnist():
 def test_mnist1d_cnn_is_the_study_architecture(mnist1d_seed_model, mnist):
     ours = train.mnist1d_cnn()
     assert ours.count_params() == mnist1d_seed_model.count_params() == 13960
-    assert [l.name for l in ours.layers[1:]] == [l.name for l in mnist1d_seed_model.layers]
+    names = [layer.name for layer in mnist1d_seed_model.layers]
+    assert [layer.name for layer in ours.layers[1:]] == names
     # the study's weights drop into our model and give the same outputs
     ours.set_weights(mnist1d_seed_model.get_weights())
     x = mnist["x_test"][:64]
@@ -71,7 +72,7 @@ def test_xray_cnn_is_the_published_architecture(assets):
                                         compile=False)
     ours = train.xray_cnn()
     assert ours.count_params() == published.count_params() == 229537
-    assert [l.name for l in ours.layers[1:]] == [l.name for l in published.layers]
+    assert [layer.name for layer in ours.layers[1:]] == [layer.name for layer in published.layers]
     ours.set_weights(published.get_weights())
     x, _, _ = data.load_xray(assets / "chest_xray" / "kermany_test", max_per_class=2)
     np.testing.assert_allclose(ours.predict(x, verbose=0), published.predict(x, verbose=0),

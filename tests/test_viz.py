@@ -168,9 +168,30 @@ def test_save_creates_parent_folders(tmp_path):
 
 
 def test_library_does_not_force_a_backend():
-    src = open(viz.__file__).read()
-    assert "matplotlib.use(" not in src
+    from pathlib import Path
+    files = sorted(Path(viz.__file__).parent.glob("*.py"))  # every module of the package
+    assert len(files) > 1
+    for file in files:
+        assert "matplotlib.use(" not in file.read_text(), file.name
     assert matplotlib.get_backend()  # whatever the environment chose
+
+
+def test_all_lists_every_public_name():
+    """xai.viz.__all__ names every public function and constant of the package's modules, each
+    reachable as xai.viz.<name>."""
+    import inspect
+    import sys
+    defined = {}
+    for module in ("xai.viz.display", "xai.viz.figures", "xai.viz.saving"):
+        for name, value in vars(sys.modules[module]).items():
+            if not name.startswith("_") and (name.isupper()
+                                             or getattr(value, "__module__", None) == module):
+                defined[name] = value
+    assert sorted(viz.__all__) == sorted(defined)
+    assert len(viz.__all__) == len(set(viz.__all__))
+    for name, value in defined.items():
+        assert getattr(viz, name) is value
+    assert inspect.isfunction(viz.overlay)
 
 
 def test_save_writes_no_version_or_date(tmp_path):
@@ -194,6 +215,7 @@ def test_save_writes_no_version_or_date(tmp_path):
 # ------------------------------------------------------------------------------ faithfulness
 def test_faithfulness_figure_draws_the_bootstrap_intervals_as_error_bars():
     import pandas as pd
+
     from xai.metrics import Faithfulness
     di = pd.DataFrame({"method": ["a", "a", "random", "random"], "keep": [0.1, 0.5] * 2,
                        "drop": [0.5, 0.3, 0.7, 0.6], "drop_lo": [0.4, 0.2, 0.6, 0.5],

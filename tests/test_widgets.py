@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import xai
+
 from helpers import gap_net
 
 pytest.importorskip("ipywidgets")

@@ -1,20 +1,18 @@
 """xai: visual explanations (CAMs, gradients, perturbations) for Keras 3 CNN classifiers."""
 from . import _startup
 
+_startup.offline_keras_home()  # XAI_PROFILE=offline: the local Keras cache, before Keras loads
 if _startup.command_line():  # before TensorFlow is imported: no C++ start-up lines
     _startup.import_tensorflow()
-from .explain import REGISTRY, explain, map_methods
 # importing the method modules registers their methods
 from .cam import scorecam, smooth_gradcampp, weighted_cam
-from .gradients import (guided_backprop, guided_gradcam, integrated_gradients,
-                        saliency, smoothgrad)
+from .explain import REGISTRY, explain, map_methods
+from .gradients import guided_backprop, guided_gradcam, integrated_gradients, saliency, smoothgrad
 from .perturbation import rise, sise
 
 #: every method by name: ``xai.METHODS[name](model, x, **options)`` (the same checked call as
 #: ``xai.explain(model, x, method=name, ...)``)
 METHODS = REGISTRY
-#: methods that return one map per sample (N, H, W) / (N, T); the others return x's shape
-MAP_METHODS = map_methods()
 
 __all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcampp", "scorecam",
            "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
@@ -24,10 +22,13 @@ __version__ = "0.1.0"
 #: submodules reachable as ``xai.<name>`` after ``import xai``, imported on first use (so
 #: ``import xai`` does not pay for matplotlib, OpenCV or the data loaders until they are needed)
 _SUBMODULES = ("cam", "combine", "data", "evaluation", "gradients", "imagenet", "layers", "maps",
-               "metrics", "models", "perturbation", "scores", "stats", "train", "viz", "widgets")
+               "metrics", "models", "perturbation", "probe", "scores", "stats", "train", "viz",
+               "widgets")
 
 
 def __getattr__(name):
+    if name == "MAP_METHODS":  # read at each access, so methods registered later appear
+        return map_methods()  # the methods that return one map per sample (N, H, W) / (N, T)
     if name in _SUBMODULES:
         import importlib
         return importlib.import_module(f".{name}", __name__)

@@ -17,6 +17,30 @@ _LOG_LINE = re.compile(rb"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
 _ABSL_NOTICE = b"WARNING: All log messages before absl::InitializeLog() is called"
 
 
+def offline_keras_home() -> None:
+    """With ``XAI_PROFILE=offline`` (the notebooks set it from their ``profile`` parameter) and
+    no ``KERAS_HOME``, point Keras at a writable copy of the offline assets' Keras cache
+    (``$XAI_ASSETS/keras_home``, else ``../shared/assets/keras_home`` beside the repository), so
+    the ImageNet weights load without a network. Keras reads KERAS_HOME once, when it is first
+    imported: this runs before, from ``import xai``."""
+    if os.environ.get("XAI_PROFILE") != "offline" or "KERAS_HOME" in os.environ:
+        return
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assets = Path(os.environ.get("XAI_ASSETS", root.parent / "shared" / "assets"))
+    if not (assets / "keras_home").is_dir():
+        raise FileNotFoundError(f"profile 'offline' needs the offline Keras cache at "
+                                f"{assets / 'keras_home'}: set XAI_ASSETS to the assets folder, "
+                                "or use profile 'online'")
+    if "keras" in sys.modules:
+        raise RuntimeError("profile 'offline' must be set before Keras is imported: restart "
+                           "the kernel and run the notebook from the top")
+    home = Path(tempfile.mkdtemp(prefix="keras-home-")) / "keras_home"  # Keras writes keras.json
+    os.environ["KERAS_HOME"] = str(shutil.copytree(assets / "keras_home", home))
+
+
 def command_line() -> bool:
     """Whether this process is the ``xai`` command (a console script or ``python -m xai``)."""
     argv = getattr(sys, "argv", None) or [""]

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import layers, scores
+from . import probe as probes
 from ._batching import chunks, noisy_mean, noisy_sum_chunk, per_chunk
 from .explain import register
 from .maps import channel_masks, finish
@@ -70,13 +71,15 @@ def eigencam_rule(A, G=None):
 
 RULES = {"gradcam": gradcam_rule, "gradcam++": gradcampp_rule, "xgradcam": xgradcam_rule,
          "layercam": layercam_rule, "hirescam": hirescam_rule, "eigencam": eigencam_rule}
+LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM",
+          "layercam": "Layer-CAM", "hirescam": "HiResCAM", "eigencam": "Eigen-CAM"}
 
 
 # ------------------------------------------------------------------------ shared pieces
-def raw_cam_fn(probe: layers.Probe, method: str, score: str, counterfactual: bool = False):
+def raw_cam_fn(probe: probes.Probe, method: str, score: str, counterfactual: bool = False):
     """tf.function (x, targets) → (raw maps at feature resolution, resolved targets).
     ``counterfactual`` negates the gradients (G → −G)."""
-    return layers.compiled_gradient(probe, ("cam", method, score, counterfactual), _raw_cam,
+    return probes.compiled_gradient(probe, ("cam", method, score, counterfactual), _raw_cam,
                                     probe=probe, rule=RULES[method], score=score,
                                     grads=method != "eigencam",
                                     sign=-1.0 if counterfactual else 1.0)
@@ -103,7 +106,13 @@ def _out_size(x, upsample_maps):
 
 
 # ------------------------------------------------------------------------ methods
-@register(*RULES, returns="map", layer="one")
+def _channels(model, layer) -> int:
+    """K, the channels of the CAM layer."""
+    return int(layers.output_shape(layers.resolve_layer(model, layer)[-1])[-1])
+
+
+@register(*RULES, returns="map", layer="one", label=LABELS,
+          count=lambda model, o: (1, int(o["method"] != "eigencam")))
 def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="logit",
                  normalize=True, upsample=True, counterfactual=False, batch_size=32,
                  progress=True):
@@ -125,7 +134,7 @@ def weighted_cam(model, x, method="gradcam", layer=None, target=None, score="log
     probe, x, targets = _setup(model, x, layer, target, score)
     size = _out_size(x, upsample)
     key = ("cam_maps", method, score, size, normalize, bool(counterfactual))
-    fn = layers.compiled_gradient(probe, key, _cam_maps, size=size, normalize=normalize,
+    fn = probes.compiled_gradient(probe, key, _cam_maps, size=size, normalize=normalize,
                                   raw=raw_cam_fn(probe, method, score, bool(counterfactual)))
     return per_chunk(fn, x, targets, batch_size, progress, method).astype(np.float32, copy=False)
 
@@ -135,7 +144,8 @@ def _cam_maps(xb, tb, *, raw, size, normalize):
     return finish(raw(xb, tb)[0], size, normalize)
 
 
-@register("smooth_gradcam++", returns="map", layer="one")
+@register("smooth_gradcam++", returns="map", layer="one", label="Smooth Grad-CAM++",
+          count=lambda model, o: (o["n"], o["n"]), pins_top1=True)
 def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spread=0.15,
                      normalize=True, upsample=True, batch_size=32, seed=None, progress=True):
     """Smooth Grad-CAM++ (Omeiza et al., 2019): Grad-CAM++ averaged over ``n`` noisy copies
@@ -145,21 +155,22 @@ def smooth_gradcampp(model, x, layer=None, target=None, score="logit", n=25, spr
     # the clean input's top-1 for all noisy copies
     probe, x, targets = _setup(model, x, layer, target, score, True, batch_size)
     raw = raw_cam_fn(probe, "gradcam++", score)
-    fn = layers.compiled_gradient(probe, ("noisy_cam", score), noisy_sum_chunk,
+    fn = probes.compiled_gradient(probe, ("noisy_cam", score), noisy_sum_chunk,
                                   fn=lambda xb, tb: raw(xb, tb)[0])
     mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smooth_gradcam++")
     return finish(mean, _out_size(x, upsample), normalize).numpy()
 
 
-@register("scorecam", returns="map", layer="one")
+@register("scorecam", returns="map", layer="one", label="Score-CAM",
+          count=lambda model, o: (1 + _channels(model, o["layer"]), 0))
 def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, upsample=True,
              batch_size=32, progress=True):
     """Score-CAM (Wang et al., 2020): each upsampled, min-max-normalised channel A^k masks the
     input; w = softmax_k(S(x ⊙ M^k)); map = ReLU(Σ_k w_k A^k). Masked passes are batched."""
     probe, x, targets = _setup(model, x, layer, target, score)
     A, targets = _activations(probe, x, targets)
-    fn = layers.compiled(probe, ("masked", score), _masked_scores, score=score,
-                         scorer=layers.build_probe(model, None))
+    fn = probes.compiled(probe, ("masked", score), _masked_scores, score=score,
+                         scorer=probes.build_probe(model, None))
     maps = []
     for i in range(int(x.shape[0])):
         channels = tf.transpose(tf.reshape(A[i], (-1, A.shape[-1])))  # (K, P)
@@ -173,7 +184,7 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
 
 
 def _activations(probe, x, targets, batch_size=32):
-    fn = layers.compiled(probe, ("acts",), _acts, probe=probe)
+    fn = probes.compiled(probe, ("acts",), _acts, probe=probe)
     parts = [fn(x[i:i + batch_size], targets[i:i + batch_size])
              for i in range(0, int(x.shape[0]), batch_size)]
     return tf.concat([p[0] for p in parts], 0), np.concatenate([p[1].numpy() for p in parts])

@@ -99,7 +99,7 @@ def _methods(args) -> int:
     for name, method in xai.METHODS.items():
         kind = "map" if method.returns == "map" else "attribution"
         layer = {"one": "  (--layer)", "many": "  (several layers)"}.get(method.layer, "")
-        print(f"{name:22s} {kind}{layer}")
+        print(f"{name:22s} {method.label:22s} {kind}{layer}")
     return 0
 
 
@@ -153,7 +153,7 @@ def _explain(args) -> int:
         probs = xai.scores.class_scores(zm.model, x, "probability")
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
-    maps = xai.viz.display_map(result, method.returns)
+    maps = method.display_map(result)
     overlays = [xai.viz.overlay(img, m) for img, m in zip(x_img, maps)]
     try:
         written = _write_all(out, [Path(p).stem for p in args.images], args.method, overlays,

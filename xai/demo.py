@@ -131,7 +131,7 @@ class Demo:
 
     def options(self) -> dict:
         import xai
-        methods = [{"name": n, "returns": m.returns, "layer": m.layer}
+        methods = [{"name": n, "label": m.label, "returns": m.returns, "layer": m.layer}
                    for n, m in xai.METHODS.items()]  # the page asks for a layer for "one"
         return {"methods": methods,
                 "models": [{"key": k, "label": m.label, "domain": m.domain}
@@ -260,7 +260,7 @@ class Demo:
             options["score"] = "logit"
         result = xai.explain(zm.model, x, method=method, target=target, **options)[0]
         explained = int(target if target is not None else np.argmax(probs))
-        shown = xai.viz.display_map(result[None], xai.METHODS[method].returns)[0]
+        shown = xai.METHODS[method].display_map(result[None])[0]
         top = np.argsort(-probs)[:5]
         colormap = xai.viz.overlay(np.zeros_like(x_img[0]), shown, alpha=1.0)
         return {"input": png_data_url(x_img[0]), "map": png_data_url(colormap),
@@ -311,8 +311,8 @@ def _target(value, names) -> int | None:
     for i, name in enumerate(names):
         if name.lower() == wanted:
             return i
-    raise ValueError(f"unknown class {shown_value(value)}: give a class name ({_some(names)}) or an "
-                     f"index in 0..{len(names) - 1}")
+    raise ValueError(f"unknown class {shown_value(value)}: give a class name ({_some(names)}) "
+                     f"or an index in 0..{len(names) - 1}")
 
 
 def _upload(image) -> bytes:

@@ -16,16 +16,24 @@ from ._batching import check_batch_size
 
 @dataclass(frozen=True)
 class Method:
-    """A registered method: its checked function, what it returns and whether it takes a layer.
+    """A registered method: everything the CLI, the demo, the widgets, the bench, the notebooks
+    and :func:`xai.metrics.passes` need to know about it.
 
-    ``returns``: "map" ((N, H, W) / (N, T), ≥ 0) or "attribution" (signed, x's shape);
-    ``layer``: "one" (``layer=``), "many" (``layers=``) or None (explains the input directly);
+    ``label``: its name for people ("Grad-CAM"); ``returns``: "map" ((N, H, W) / (N, T), ≥ 0)
+    or "attribution" (signed, x's shape); ``layer``: "one" (``layer=``), "many" (``layers=``)
+    or None (explains the input directly); ``count``: ``count(model, options) -> (forward,
+    backward[, exact])``, the model passes per sample for the method's options (defaults
+    filled in); ``pins_top1``: a None target costs one more forward pass, to pin each clean
+    sample's top-1 for all its noisy, interpolated or masked copies (:func:`scores.pin_top1`);
     ``bound``: keyword arguments the name fixes (the CAM rules share one function).
     """
     name: str
     function: Callable
     returns: str
     layer: str | None
+    label: str
+    count: Callable
+    pins_top1: bool = False
     bound: dict = field(default_factory=dict)
 
     def __call__(self, model, x, **kwargs):
@@ -41,22 +49,47 @@ class Method:
         return [k for k in inspect.signature(self.function.__wrapped__).parameters
                 if k not in ("model", "x", "method", "layer", "target", "score")]
 
+    def passes(self, model, target=None, **options) -> dict:
+        """Forward and backward passes of ``model`` per explained sample (see
+        :func:`xai.metrics.passes`): ``{"forward", "backward", "exact"}``."""
+        unknown = sorted(set(options) - set(self.options()) - {"layer"})
+        if unknown:
+            raise TypeError(f"method {self.name!r} has no option(s) {unknown}; it accepts: "
+                            f"{', '.join(self.options())}")
+        counted = self.count(model, {**self.defaults(), **self.bound, **options})
+        forward, backward, exact = (*counted, True)[:3]
+        top1 = int(target is None and self.pins_top1)
+        return {"forward": int(forward) + top1, "backward": int(backward), "exact": bool(exact)}
+
+    def display_map(self, result, percentile: float = 99.0):
+        """The result as one map per sample in [0, 1] for an overlay (:func:`xai.viz.display_map`
+        with this method's ``returns``)."""
+        from .viz import display_map
+
+        return display_map(result, self.returns, percentile)
+
 
 #: every registered method by name, in registration order
 REGISTRY: dict[str, Method] = {}
 
 
-def register(*names: str, returns: str, layer: str | None = None):
+def register(*names: str, returns: str, label, count: Callable, layer: str | None = None,
+             pins_top1: bool = False):
     """Register a method under one or several names (several: the name is passed as
-    ``method=``). The decorated function is returned checked: x against the model, score,
-    batch_size, then the method's own checks."""
-    assert returns in ("map", "attribution") and layer in ("one", "many", None)
+    ``method=``, and ``label`` is a dict name → label). The decorated function is returned
+    checked: x against the model, score, batch_size, then the method's own checks."""
+    if returns not in ("map", "attribution") or layer not in ("one", "many", None):
+        raise ValueError(f"register({names}): returns must be 'map' or 'attribution' and "
+                         f"layer 'one', 'many' or None; got {returns!r}, {layer!r}")
+    labels = label if isinstance(label, dict) else {names[0]: label}
+    if set(labels) != set(names):
+        raise ValueError(f"register({names}): give one label per name, got {sorted(labels)}")
 
     def decorate(fn):
         checked = _checked(fn, names[0], maps=returns == "map" or layer is not None)
         for name in names:
-            REGISTRY[name] = Method(name, checked, returns, layer,
-                                    {"method": name} if len(names) > 1 else {})
+            REGISTRY[name] = Method(name, checked, returns, layer, labels[name], count,
+                                    pins_top1, {"method": name} if len(names) > 1 else {})
         return checked
     return decorate
 

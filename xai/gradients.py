@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from . import cam, layers, scores
+from . import cam, scores
+from . import probe as probes
 from ._batching import chunks, noisy_mean, noisy_sum_chunk, per_chunk
 from .explain import register
 
@@ -16,9 +17,9 @@ log = logging.getLogger("xai")
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
 
 
-def grad_fn(probe: layers.Probe, score: str):
+def grad_fn(probe: probes.Probe, score: str):
     """tf.function (x, targets) → (∂S/∂x, S, resolved targets)."""
-    return layers.compiled_gradient(probe, ("input_grad", score), _input_grad, probe=probe,
+    return probes.compiled_gradient(probe, ("input_grad", score), _input_grad, probe=probe,
                                     score=score)
 
 
@@ -35,7 +36,7 @@ def _setup(model, x, target, score, pin_top1=False, batch_size=32, guided=False)
     return s.probe, s.x, s.targets
 
 
-@register("saliency", returns="attribution")
+@register("saliency", returns="attribution", label="Saliency", count=lambda model, o: (1, 1))
 def saliency(model, x, target=None, score="logit", batch_size=32, progress=True):
     """Vanilla gradient ∂S_c/∂x (Simonyan et al., 2014), signed."""
     return _input_gradients(model, x, target, score, batch_size, progress, guided=False)
@@ -48,7 +49,8 @@ def _input_gradients(model, x, target, score, batch_size, progress, guided):
                      "guided backprop" if guided else "saliency")
 
 
-@register("smoothgrad", returns="attribution")
+@register("smoothgrad", returns="attribution", label="SmoothGrad",
+          count=lambda model, o: (o["n"], o["n"]), pins_top1=True)
 def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_size=32,
                seed=None, progress=True):
     """SmoothGrad (Smilkov et al., 2017): mean gradient over ``n`` copies x + N(0, σ²),
@@ -56,7 +58,7 @@ def smoothgrad(model, x, target=None, score="logit", n=25, spread=0.15, batch_si
     samples."""
     probe, x, targets = _setup(model, x, target, score, True, batch_size)
     grad = grad_fn(probe, score)
-    fn = layers.compiled_gradient(probe, ("noisy_grad", score), noisy_sum_chunk,
+    fn = probes.compiled_gradient(probe, ("noisy_grad", score), noisy_sum_chunk,
                                   fn=lambda xb, tb: grad(xb, tb)[0])
     mean = noisy_mean(fn, x, targets, n, spread, seed, batch_size, progress, "smoothgrad")
     return mean.astype(np.float32)
@@ -113,7 +115,16 @@ def _ig_chunk(x, baseline, idx, a, w, t, *, probe, score):
     return tf.math.unsorted_segment_sum(g * tf.reshape(w, shape), idx - idx[0], tf.size(idx))
 
 
-@register("integrated_gradients", returns="attribution")
+def _ig_passes(model, o) -> tuple:
+    """steps gradients, plus S(x) and S(b); ``steps="auto"`` counts its first round (32 steps),
+    a lower bound."""
+    if o["steps"] == "auto":
+        return 34, 32, False
+    return o["steps"] + 2, o["steps"]
+
+
+@register("integrated_gradients", returns="attribution", label="Integrated Gradients",
+          count=_ig_passes)
 def integrated_gradients(model, x, target=None, score="logit", baseline=None, steps=64,
                          rule="riemann_trapezoid", return_delta=False, tol=0.01, max_steps=2048,
                          batch_size=64, progress=True, return_steps=False):
@@ -131,10 +142,10 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=None, st
     baseline = _baseline(baseline, x)
     both = scores.class_scores(model, tf.concat([x, baseline], 0), score, batch_size)
     at_x, at_b = np.split(both.astype(np.float64), 2)
-    targets = np.where(targets < 0, at_x.argmax(1), targets).astype(np.int32)
+    targets = scores.fill_top1(targets, at_x)
     rows = np.arange(len(targets))
     gain = at_x[rows, targets] - at_b[rows, targets]
-    fn = layers.compiled_gradient(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
+    fn = probes.compiled_gradient(probe, ("ig", score), _ig_chunk, probe=probe, score=score)
     if steps == "auto":
         attr, used = _ig_auto(fn, x, baseline, targets, gain, rule, tol, max_steps, batch_size,
                               progress)
@@ -191,7 +202,8 @@ def _baseline(baseline, x):
 
 
 # ------------------------------------------------------------------ guided backpropagation
-@register("guided_backprop", returns="attribution")
+@register("guided_backprop", returns="attribution", label="Guided Backprop",
+          count=lambda model, o: (1, 1))
 def guided_backprop(model, x, target=None, score="logit", batch_size=32, progress=True):
     """Guided Backpropagation (Springenberg et al., 2015): the input gradient where every ReLU
     passes a gradient only where both its input and the incoming gradient are positive. Runs
@@ -200,7 +212,8 @@ def guided_backprop(model, x, target=None, score="logit", batch_size=32, progres
     return _input_gradients(model, x, target, score, batch_size, progress, guided=True)
 
 
-@register("guided_gradcam", returns="attribution", layer="one")
+@register("guided_gradcam", returns="attribution", layer="one", label="Guided Grad-CAM",
+          count=lambda model, o: (2, 2), pins_top1=True)
 def guided_gradcam(model, x, layer=None, target=None, score="logit", batch_size=32,
                    progress=True):
     """Guided Grad-CAM (Selvaraju et al., 2017): guided backprop ⊙ upsampled Grad-CAM (the CAM

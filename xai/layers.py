@@ -1,21 +1,17 @@
-"""Layer lookup and the probe model that every method runs.
+"""Layer lookup: which layer of a model is explained, and the model's shape.
 
-A *probe* is a Keras model built once per (model, layer) and cached: it maps ``x`` to ``[A, z]``
-where ``A`` is the chosen layer's activation and ``z`` the class scores *before* a final
-softmax/sigmoid. Methods watch x on the gradient tape, so ∂z/∂A is recorded even when the
-user's weights are frozen (non-trainable variables are not watched). The user's model is never modified: we re-run its graph with the same
-layers (shared weights), swap the last layer for a linear version of itself, and run Dense
-layers through :class:`_Dense` (same variables, a faster input gradient on CPUs).
+Walks a model's layers (descending into nested models) to find a spatial feature map by name,
+index or object, or automatically (the last spatial map before global pooling / flatten), and
+tells the model's input shape and the path to the layer that makes its output. Resolved paths
+are cached per model and layer. The probe model that every method runs on the chosen layer is
+built in :mod:`xai.probe`.
 """
 from __future__ import annotations
 
 import numbers
 import weakref
-from dataclasses import dataclass
-from typing import Callable
 
 import keras
-import tensorflow as tf
 
 _LOCAL_POOLING = ("MaxPooling", "AveragePooling", "Dropout", "ZeroPadding", "Cropping")
 _CACHE: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
@@ -149,7 +145,7 @@ def _auto_layer(model, paths) -> tuple:
     return spatial[-1]
 
 
-# ---------------------------------------------------------------- rebuilding the forward pass
+# ---------------------------------------------------------------- the model's input and output
 def input_shape(model) -> tuple:
     try:
         return tuple(model.inputs[0].shape)
@@ -163,270 +159,6 @@ def input_shape(model) -> tuple:
             "copied with set_weights).")
     raise ValueError(f"Model '{model.name}' has no defined input; build it first, e.g. "
                      "model.build((None, H, W, C)) or call it once on a batch.")
-
-
-def _rebuild(model, call_fn: Callable):
-    """Re-run ``model``'s graph symbolically, calling ``call_fn(layer, *args, **kw)`` in place of
-    each layer; returns (inputs, output). Works for Functional and Sequential models, including
-    Sequential models loaded from old .h5 files that have no symbolic ``output``."""
-    if isinstance(model, keras.Sequential):
-        inp = keras.Input(batch_shape=input_shape(model), dtype=model.inputs[0].dtype)
-        h = inp
-        for layer in model.layers:
-            h = call_fn(layer, h)
-        return inp, h
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"Model '{model.name}' has {len(model.inputs)} inputs and "
-                         f"{len(model.outputs)} outputs; xai explains single-input, "
-                         "single-output classifiers.")
-    clone = keras.models.clone_model(model, clone_function=lambda l: l, call_function=call_fn)
-    return clone.inputs[0], clone.outputs[0]
-
-
-def _forward_model(model, path: tuple | None, head: tuple | None = None, guided: bool = False):
-    """Model ``x → [A, z]`` for the layer at the end of ``path`` (``x → z`` when path is None).
-    ``head`` = (path to the final layer, replacement callable) swaps the model's final layer,
-    also when it sits inside a nested model (a classifier wrapped in a Sequential).
-    ``guided``: every ReLU's output passes through :class:`_GuidedGate` (guided backprop).
-    A layer called at several places gets one wrapper, called as often (names stay unique)."""
-    captured, wrappers = {}, {}
-
-    def wrapper(kind, layer):
-        if (kind, id(layer)) not in wrappers:
-            wrappers[kind, id(layer)] = kind(layer)
-        return wrappers[kind, id(layer)]
-
-    def call_fn(layer, *args, **kwargs):
-        in_path = bool(path) and layer is path[0]
-        in_head = head is not None and layer is head[0][0]
-        if in_head and len(head[0]) == 1:
-            return head[1](args[0])
-        nested = isinstance(layer, keras.Model) and (guided or in_head or in_path)
-        if nested and not (in_path and len(path) == 1):  # rebuild the nested model too
-            inner = _forward_model(layer, path[1:] if in_path else None,
-                                   (head[0][1:], head[1]) if in_head else None, guided)
-            if not in_path:
-                return inner(args[0])
-            captured["A"], out = inner(args[0])
-            return out
-        if plain_dense(layer) and not kwargs and len(args) == 1:
-            out = wrapper(_fast_dense, layer)(args[0])
-        else:
-            out = layer(*args, **kwargs)
-        if in_path:  # float32 A, and the rest of the network runs on it (∂S/∂A exists)
-            out = captured["A"] = _float32(out)
-        if guided and _is_relu(layer):
-            out = wrapper(_guided_gate, layer)(out)
-        return out
-
-    inp, out = _rebuild(model, call_fn)
-    return keras.Model(inp, [captured["A"], out] if path else out)
-
-
-def _probe_model(model, path: tuple | None, head: tuple | None, guided: bool):
-    """:func:`_forward_model` with float32 outputs whatever the dtype policy (mixed precision),
-    and a single-unit output z turned into two classes [−z, z] (the binary convention).
-    Returns (model, whether the output was a single unit)."""
-    inner = _forward_model(model, path, head, guided)
-    outs = [_float32(t) for t in inner.outputs]
-    binary = outs[-1].shape[-1] == 1
-    if binary:
-        outs[-1] = keras.ops.concatenate([keras.ops.negative(outs[-1]), outs[-1]], axis=-1)
-    return keras.Model(inner.inputs, outs if path else outs[0]), binary
-
-
-def _float32(t):
-    return t if t.dtype == "float32" else keras.ops.cast(t, "float32")
-
-
-# ---------------------------------------------------------------- guided backpropagation
-@tf.custom_gradient
-def _positive_gradient(h):
-    def grad(dy):
-        return tf.nn.relu(dy)
-    return tf.identity(h), grad
-
-
-@tf.function(reduce_retracing=True)
-def _guided_identity(h):
-    """Identity whose gradient keeps only positive incoming gradients. Placed after a ReLU, the
-    ReLU's own gradient (input > 0) and this gate give guided backpropagation's rule
-    (Springenberg et al., 2015): a gradient passes where both the input and it are positive.
-    One shared tf.function: TensorFlow keeps each traced custom gradient for the life of the
-    process, so it is traced once per input signature, not once per model."""
-    return _positive_gradient(h)
-
-
-class _GuidedGate(keras.layers.Layer):
-    def call(self, h):
-        return _guided_identity(h)
-
-
-def _guided_gate(relu) -> _GuidedGate:
-    return _GuidedGate(name=relu.name + "_guided", dtype=relu.dtype_policy)
-
-
-def _is_relu(layer) -> bool:
-    """A ReLU layer, or a layer whose activation is a ReLU (relu, relu6, leaky_relu)."""
-    if isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU)):
-        return True
-    act = getattr(layer, "activation", None)
-    return getattr(act, "__name__", None) in ("relu", "relu6", "leaky_relu")
-
-
-# ---------------------------------------------------------------- Dense layers and the linear head
-def _matmul(h, w):
-    """h @ w computed as (wᵀ hᵀ)ᵀ, so that TensorFlow's own gradient for h is (w gᵀ)ᵀ. The
-    usual g wᵀ is far slower on some CPUs for a large w: VGG16's fc1 (25088 × 4096) took 1.2 s
-    at batch 4 on one machine and 0.33 s against 0.06 s at batch 16 on another (TF 2.21, 2-core
-    AMD EPYC), more than the forward pass of the whole net. Plain autodiff, no custom gradient:
-    TensorFlow keeps every custom gradient traced in a graph for the life of the process."""
-    return tf.transpose(tf.matmul(w, tf.transpose(h), transpose_a=True))
-
-
-class _Dense(keras.layers.Layer):
-    """A Dense layer's forward pass on its own variables (no copy) with the fast input
-    gradient of :func:`_matmul`; ``linear=True`` leaves out the activation (the logits head)."""
-
-    def __init__(self, dense, linear=False, **kwargs):
-        super().__init__(**kwargs)
-        self.dense, self.linear = dense, linear
-
-    def call(self, h):
-        kernel = keras.ops.cast(self.dense.kernel, h.dtype)
-        z = _matmul(h, kernel) if len(h.shape) == 2 else keras.ops.matmul(h, kernel)
-        if self.dense.use_bias:
-            z = z + keras.ops.cast(self.dense.bias, h.dtype)
-        return z if self.linear else self.dense.activation(z)
-
-
-def _fast_dense(dense) -> _Dense:
-    return _Dense(dense, name=dense.name + "_fastgrad", dtype=dense.dtype_policy)
-
-
-def plain_dense(layer) -> bool:
-    """A float Dense layer (no quantisation, no LoRA) that :class:`_Dense` can stand in for."""
-    return (isinstance(layer, keras.layers.Dense)
-            and getattr(layer, "quantization_mode", None) is None
-            and not getattr(layer, "lora_enabled", False))
-
-
-#: final activations that xai strips to reach the logits (log-softmax is a softmax: the same z)
-_HEADS = {"softmax": "softmax", "log_softmax": "softmax", "sigmoid": "sigmoid"}
-#: layers that keep a probability a probability-derived number (no logits behind them)
-_SHAPE_ONLY = ("Reshape", "Flatten", "Permute", "Cropping", "Identity", "Dropout",
-               "SpatialDropout", "GaussianDropout", "GaussianNoise", "AlphaDropout",
-               "ActivityRegularization", "MaxPooling", "AveragePooling", "GlobalMaxPooling",
-               "GlobalAveragePooling")
-
-
-def _activation_name(layer) -> str | None:
-    """The kind, "softmax" or "sigmoid", if ``layer`` ends in one (a Softmax layer, an
-    activation, a Lambda of tf.nn/keras.ops softmax, log_softmax or sigmoid), else None."""
-    if isinstance(layer, keras.layers.Softmax):
-        return "softmax"
-    act = getattr(layer, "function" if isinstance(layer, keras.layers.Lambda) else "activation",
-                  None)
-    name = getattr(act, "__name__", None) if act is not None else None
-    return _HEADS.get(name.removesuffix("_v2")) if isinstance(name, str) else None
-
-
-def _softmax_inside(model, final: tuple) -> tuple[str | None, tuple]:
-    """A softmax/sigmoid followed by shape-only layers up to the output (a 1×1 conv softmax →
-    global pooling, a softmax → Reshape): its kind and the layer names from it to the output.
-    (None, ()) when there is none or it cannot be told."""
-    owner = final[-2] if len(final) > 1 else model
-    chain = [final[-1]]
-    while chain[-1].__class__.__name__.startswith(_SHAPE_ONLY):
-        chain.append(_inbound_layer(owner, chain[-1]))
-        if chain[-1] is None:
-            return None, ()
-    act = _activation_name(chain[-1])
-    return (act, tuple(layer.name for layer in reversed(chain))) if act else (None, ())
-
-
-def _inbound_layer(model, layer):
-    """The layer whose output ``layer`` is called on in ``model`` (None if it cannot be told)."""
-    if isinstance(model, keras.Sequential):
-        i = model.layers.index(layer)
-        return model.layers[i - 1] if i > 0 else None
-    try:
-        op = layer.input._keras_history.operation
-    except (AttributeError, ValueError):
-        return None
-    return op if isinstance(op, keras.layers.Layer) and not isinstance(
-        op, keras.layers.InputLayer) else None
-
-
-def _linear_version(layer, input_shape):
-    """A layer computing ``layer``'s pre-activation on ``layer``'s own variables (no copy, so
-    the probe follows ``fit`` and ``set_weights``)."""
-    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation, keras.layers.Lambda)):
-        return lambda h: h
-    if plain_dense(layer):
-        return _Dense(layer, linear=True, name=layer.name + "_logits", dtype=layer.dtype_policy)
-    return _shared_rebuild(layer, input_shape, activation="linear", name=layer.name + "_logits")
-
-
-def _shared_rebuild(layer, input_shape, **changes):
-    """``layer`` rebuilt from its config with ``changes`` (an EinsumDense, a LoRA or quantised
-    Dense, a Conv…), on ``layer``'s variables: each weight its build adds is the original's
-    weight of the same name."""
-    own = {}
-    for v in layer.weights:
-        own.setdefault(v.name, []).append(v)
-
-    def add_weight(*args, name=None, **kwargs):
-        if len(own.get(name, ())) != 1:
-            raise KeyError(name)
-        return own[name][0]
-
-    rebuilt = layer.__class__.from_config(dict(layer.get_config(), **changes))
-    rebuilt.add_weight = add_weight
-    try:
-        rebuilt.build(input_shape)
-        shared = {id(v) for v in rebuilt.weights} == {id(v) for v in layer.weights}
-    except KeyError:
-        shared = False
-    del rebuilt.add_weight
-    if not shared:
-        raise ValueError(
-            f"xai explains logits by running the model's last layer {layer.name!r} "
-            f"({layer.__class__.__name__}) without its final activation, on the layer's own "
-            "weights, and cannot rebuild this layer that way. "
-            f"Move the activation to its own layer, e.g. {layer.__class__.__name__}(..., "
-            "activation=None) followed by keras.layers.Activation('softmax'); the weights "
-            "stay the same.")
-    return rebuilt
-
-
-@dataclass(frozen=True)
-class Probe:
-    """Cached forward pass: ``model(x)`` → [A, z] (or → z without a layer), float32.
-
-    ``final_activation`` is "softmax", "sigmoid" or None: what turns z into the model's output.
-    ``binary``: the model has a single output unit; z is then [−logit, logit] (class 0, class 1).
-    ``inside``: the layer names from a softmax/sigmoid to the output when it is not the last
-    layer; z is then the model's output itself (a probability, no logits behind it).
-    """
-    model: keras.Model
-    path: tuple | None
-    final_activation: str | None
-    binary: bool
-    functions: dict
-    inside: tuple = ()
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.model.outputs[-1].shape[-1])
-
-    @property
-    def layer_name(self) -> str | None:
-        return self.path[-1].name if self.path else None
-
-
-def _input_shape_of(layer) -> tuple:
-    return tuple(layer.input.shape)
 
 
 def _last_layer(model):
@@ -451,99 +183,9 @@ def final_layer_path(model) -> tuple | None:
     return (last,) if last is not None else None
 
 
-def build_probe(model, path: tuple | None, guided: bool = False) -> Probe:
-    """The probe for ``path`` (None: scores only), cached per model and layer. ``guided``: with
-    guided ReLUs (guided backpropagation). The probe runs the model's own layers and variables,
-    so it follows ``fit`` and ``set_weights``."""
-    cache = _CACHE.setdefault(model, {})
-    key = (tuple(id(layer) for layer in path) if path else None, guided)
-    if key in cache:
-        return cache[key]
-    final = final_layer_path(model)
-    act = _activation_name(final[-1]) if final else None
-    head, inside = None, ()
-    if act is not None:
-        last = final[-1]
-        head = (final, _linear_version(last, tuple(_input_shape_of(last))))
-    elif final:
-        act, inside = _softmax_inside(model, final)
-    probe_model, binary = _probe_model(model, path, head, guided)
-    probe = Probe(probe_model, path, act, binary, {}, inside)
-    cache[key] = probe
-    return probe
-
-
-def trace_count(model) -> int:
-    """How many times xai has traced (compiled) a graph for ``model`` so far: repeated calls with
-    the same shapes should not add any (a diagnostic; tracing is slow)."""
-    return sum(f.tracing_count() for probe in _CACHE.get(model, {}).values()
-               if isinstance(probe, Probe) for f in probe.functions.values())
-
-
-def clear_cache(model=None) -> None:
-    """Forget cached probes (all, or one model's) — e.g. after changing a model's structure."""
+def clear_paths(model=None) -> None:
+    """Forget cached layer paths (all, or one model's); :func:`xai.probe.clear_cache` calls it."""
     if model is None:
         _CACHE.clear()
     else:
         _CACHE.pop(model, None)
-
-
-class _Bound:
-    """``impl`` with keyword arguments bound. Unlike a closure or a partial, each instance is
-    its own object for TensorFlow: different probes' traces are not counted as retracing of
-    one function, and the bound values are not part of the trace signature."""
-
-    def __init__(self, impl: Callable, bound: dict):
-        self.impl, self.bound = impl, bound
-
-    def __call__(self, *args):
-        return self.impl(*args, **self.bound)
-
-
-#: a first call whose arguments hold at most this many rows runs eagerly (see _Compiled)
-EAGER_ROWS = 4
-
-
-class _Compiled:
-    """``impl(*args, **bound)`` as a ``tf.function``, except a small first call (every argument
-    at most ``EAGER_ROWS`` rows) of a forward-only ``impl`` (``eager_first``), which runs
-    eagerly. Tracing costs more than one small eager call saves (MobileNet, one image: ~0.9 s
-    to trace against ~0.25 s eager), so a one-off forward pass starts fast; batched work (IG
-    steps, noisy copies, masks) is compiled from the start, as eager execution would hold far
-    more memory (IG on VGG16: +1 GiB peak)."""
-
-    def __init__(self, impl: Callable, bound: dict, eager_first: bool = True):
-        self.eager = _Bound(impl, bound)
-        self.function = None
-        self.eager_first = eager_first
-
-    def __call__(self, *args):
-        if self.function is None:
-            self.function = tf.function(self.eager, reduce_retracing=True)
-            if self.eager_first and max((int(a.shape[0]) for a in args
-                                         if len(getattr(a, "shape", ())) > 0),
-                                        default=0) <= EAGER_ROWS:
-                return self.eager(*args)
-        return self.function(*args)
-
-    def tracing_count(self) -> int:
-        return self.function.experimental_get_tracing_count() if self.function else 0
-
-
-def compiled(owner: Probe, key, impl: Callable, **bound):
-    """``impl(*args, **bound)`` (see :class:`_Compiled`), built once per owner probe and key."""
-    if key not in owner.functions:
-        owner.functions[key] = _Compiled(impl, bound)
-    return owner.functions[key]
-
-
-def compiled_gradient(owner: Probe, key, impl: Callable, **bound):
-    """:func:`compiled` for an ``impl`` that takes gradients (itself or through a function it
-    calls): always a graph, never eager (nor traced twice, once inside and once outside). An
-    eager tape back-propagates through every recorded op and TensorFlow's Conv2D gradient always
-    computes the kernel's gradient too, which xai never needs; TensorFlow's oneDNN kernel for
-    it kills the process on some models (1×1 stride-2 convolutions, e.g. the residual
-    shortcuts of mini-Xception). A graph keeps only the gradients asked for."""
-    if key not in owner.functions:
-        owner.functions[key] = _Compiled(impl, bound, eager_first=False)
-    return owner.functions[key]

@@ -15,8 +15,7 @@ from typing import Callable, NamedTuple
 import keras
 import numpy as np
 
-from .imagenet import (imagenet_class_id, imagenet_class_names, is_fetch_error,
-                       keras_cache_dir)
+from .imagenet import imagenet_class_id, imagenet_class_names, is_fetch_error, keras_cache_dir
 
 __all__ = ["ARCHITECTURES", "WeightsUnavailableError", "ZooModel", "default_layer", "depth_layers",
            "imagenet_class_id", "imagenet_class_names", "load"]
@@ -95,12 +94,13 @@ def canonical_name(name):
     key = str(name).lower().replace("_", "").replace("-", "")
     if key not in _ZOO or isinstance(name, os.PathLike):
         raise ValueError(f"Unknown architecture {name!r}; choose one of "
-                         f"{', '.join(ARCHITECTURES)} or give the path of a saved .keras/.h5 model.")
+                         f"{', '.join(ARCHITECTURES)} or give the path of a saved .keras/.h5 "
+                         "model.")
     return key
 
 
 def default_layer(name):
-    """Name of the default CAM layer of architecture `name` (e.g. ``"vgg16"`` -> ``"block5_conv3"``)."""
+    """Name of the default CAM layer of architecture `name` (``"vgg16"`` -> ``"block5_conv3"``)."""
     return _ZOO[canonical_name(name)].default_layer
 
 
@@ -126,7 +126,8 @@ def _make_preprocess(preprocess_input):
         # Copy first: keras' preprocess_input modifies float NumPy arrays in place.
         x = np.array(images, dtype=np.float32, copy=True)
         return np.asarray(preprocess_input(x), dtype=np.float32)
-    preprocess.__doc__ = f"RGB images in [0, 255] -> model input, via {preprocess_input.__module__}."
+    preprocess.__doc__ = (f"RGB images in [0, 255] -> model input, via "
+                          f"{preprocess_input.__module__}.")
     return preprocess
 
 
@@ -190,7 +191,8 @@ def _weights_file(key, kwargs):
         alpha = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(float(kwargs.get("alpha", 1.0)), "2_5")
         rows = (kwargs.get("input_shape") or (224,))[0]
         return f"mobilenet_{alpha}_{rows}_tf{'' if top else '_no_top'}.h5"
-    return f"{_ZOO[key].weights_stem}_weights_tf_dim_ordering_tf_kernels{'' if top else '_notop'}.h5"
+    suffix = "" if top else "_notop"
+    return f"{_ZOO[key].weights_stem}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
 
 
 def _load_architecture(key, weights, kwargs):
@@ -272,7 +274,8 @@ def load(name, weights="imagenet", **kwargs):
         Unknown architecture name.
     """
     if isinstance(name, os.PathLike) or str(name).lower().endswith((".keras", ".h5")) or (
-            os.path.exists(name) and str(name).lower().replace("_", "").replace("-", "") not in _ZOO):
+            os.path.exists(name)
+            and str(name).lower().replace("_", "").replace("-", "") not in _ZOO):
         if not os.path.exists(name):
             raise FileNotFoundError(f"saved model not found: {os.fspath(name)!r}")
         return _load_path(name, weights, **kwargs)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from . import layers
+from . import probe as probes
 from ._batching import check_batch_size
 
 SCORES = ("logit", "probability")
@@ -19,7 +19,7 @@ def check_score(score: str) -> str:
     return score
 
 
-def check_probe_score(probe: layers.Probe, score: str) -> str:
+def check_probe_score(probe: probes.Probe, score: str) -> str:
     """``score`` is known and means something for this model: a probability needs a final
     softmax/sigmoid, or several logits to take a softmax of (a single linear unit has none)."""
     check_score(score)
@@ -39,7 +39,7 @@ def check_probe_score(probe: layers.Probe, score: str) -> str:
     return score
 
 
-def transform(z, probe: layers.Probe, score: str):
+def transform(z, probe: probes.Probe, score: str):
     """Turn pre-activation scores z into the requested score (inside a tf.function). Every method
     comes through here, so a mistyped or meaningless ``score`` fails in the exported functions
     too. Binary models (one sigmoid unit, z = [−logit, logit]) give [1 − p, p]."""
@@ -54,12 +54,13 @@ def transform(z, probe: layers.Probe, score: str):
 
 
 def select(z, targets):
-    """z[i, targets[i]], where a negative target means the sample's top-1 class."""
+    """z[i, targets[i]], where a negative target means the sample's top-1 class (the rule of
+    :func:`fill_top1`, inside a graph)."""
     targets = tf.where(targets < 0, tf.argmax(z, axis=-1, output_type=tf.int32), targets)
     return tf.gather(z, targets, axis=1, batch_dims=1), targets
 
 
-def masked(probe: layers.Probe, xs, masks, t, score: str):
+def masked(probe: probes.Probe, xs, masks, t, score: str):
     """S_t(x ⊙ M) for each masked input (inside a tf.function): the one scoring kernel of the
     masking methods (Score-CAM, RISE, SISE). ``xs`` (B, *size, C) or one sample (*size, C) for
     all masks, ``masks`` (B, *size), ``t`` one class or one per row."""
@@ -72,7 +73,7 @@ def masked(probe: layers.Probe, xs, masks, t, score: str):
 @dataclass(frozen=True)
 class Setup:
     """What every method starts from: the probe, x as a float32 tensor, per-sample targets."""
-    probe: layers.Probe
+    probe: probes.Probe
     x: tf.Tensor
     targets: np.ndarray
 
@@ -83,12 +84,12 @@ def prepare(model, x, target, score: str, path: tuple | None = None, pin_top1: b
     ``target`` resolved per sample (-1 = top-1) and ``score`` checked against the model.
     ``pin_top1`` replaces -1 by each clean sample's top-1 class, so that noisy, interpolated or
     masked copies keep explaining it."""
-    probe = layers.build_probe(model, path, guided)
+    probe = probes.build_probe(model, path, guided)
     check_probe_score(probe, score)
     x = tf.convert_to_tensor(x, tf.float32)
     targets = resolve_targets(target, int(x.shape[0]), probe.num_classes)
-    if pin_top1:
-        targets = fix_targets(model, x, targets, batch_size)
+    if pin_top1 and (targets < 0).any():
+        targets = fill_top1(targets, class_scores(model, x, top1_score(model), batch_size))
     return Setup(probe, x, targets)
 
 
@@ -132,27 +133,31 @@ def _class_index(t, num_classes: int) -> int:
     return int(t)
 
 
-def fix_targets(model, x, targets, batch_size):
-    """Replace -1 (top-1) by each clean sample's top-1, so noisy/interpolated copies keep it."""
-    if (targets >= 0).all():
-        return targets
-    return np.where(targets < 0, top_classes(model, x, batch_size), targets).astype(np.int32)
+def fill_top1(targets, clean_scores) -> np.ndarray:
+    """The one top-1 rule: each -1 in ``targets`` becomes its sample's largest score in
+    ``clean_scores`` (N, classes), the scores of the clean input (:func:`top1_score`)."""
+    targets = np.asarray(targets)
+    return np.where(targets < 0, np.argmax(clean_scores, axis=-1), targets).astype(np.int32)
+
+
+def top1_score(model) -> str:
+    """The score whose largest entry is the top-1: the logit, or the output when a softmax
+    inside the model leaves no logits."""
+    return "probability" if probes.build_probe(model, None).inside else "logit"
 
 
 def top_classes(model, x, batch_size: int = 64) -> np.ndarray:
-    """Each sample's top-1 class: the largest logit (the largest output when a softmax inside
-    the model leaves no logits)."""
-    score = "probability" if layers.build_probe(model, None).inside else "logit"
-    return np.argmax(class_scores(model, x, score, batch_size), -1)
+    """Each sample's top-1 class (:func:`fill_top1` of all -1)."""
+    return fill_top1(np.full(len(x), -1), class_scores(model, x, top1_score(model), batch_size))
 
 
 def class_scores(model, x, score: str = "logit", batch_size: int = 64) -> np.ndarray:
     """All class scores (N, classes) of ``model`` on ``x``: logits (a final softmax/sigmoid
     stripped, without touching the model) or probabilities."""
     batch_size = check_batch_size(batch_size)
-    probe = layers.build_probe(model, None)
+    probe = probes.build_probe(model, None)
     check_probe_score(probe, score)
-    fn = layers.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
+    fn = probes.compiled(probe, ("scores", score), _scores, probe=probe, score=score)
     x = tf.convert_to_tensor(x, tf.float32)
     return np.concatenate([fn(x[i:i + batch_size]).numpy()
                            for i in range(0, int(x.shape[0]), batch_size)], axis=0)

@@ -17,6 +17,28 @@ __all__ = ["mnist1d_cnn", "train_mnist1d", "hmt_vgg7", "train_hmt", "xray_cnn", 
            "evaluate_accuracy"]
 
 
+def _fit(model, batches, n: int, batch_size: int, epochs: int, learning_rate: float, *,
+         cosine: bool, loss: str, validation_data=None, verbose=0):
+    """The shared end of every recipe: Adam (with a cosine decay over all steps when
+    ``cosine``), ``loss`` and accuracy, then ``epochs`` passes over the ``batches`` generator."""
+    import keras
+
+    steps_per_epoch = int(np.ceil(n / batch_size))
+    rate = (keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
+            if cosine else learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, metrics=["accuracy"])
+    model.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
+              validation_data=validation_data, shuffle=False, verbose=verbose)
+
+
+def _saved(model, save_to):
+    """``model``, saved first to ``save_to`` (its folders created) unless that is None."""
+    if save_to is not None:
+        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
+        model.save(save_to)
+    return model
+
+
 def mnist1d_cnn(length=40, num_classes=10):
     """The original study's MNIST-1D CNN.
 
@@ -109,13 +131,6 @@ def train_mnist1d(
         x = x[..., None]
 
     model = mnist1d_cnn(length=x.shape[1], num_classes=int(y.max()) + 1)
-    steps_per_epoch = int(np.ceil(len(x) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
 
     def batches():
         while True:  # a fresh augmented, shuffled copy of the training set every epoch
@@ -128,15 +143,13 @@ def train_mnist1d(
             for i in range(0, len(xa), batch_size):
                 yield xa[i : i + batch_size], y[order[i : i + batch_size]]
 
-    model.fit(batches(), epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False, verbose=verbose)
+    _fit(model, batches(), len(x), batch_size, epochs, learning_rate, cosine=True,
+         loss="sparse_categorical_crossentropy", verbose=verbose)
     if verbose and "x_test" in data:
         xt = np.asarray(data["x_test"], np.float32)
         acc = evaluate_accuracy(model, xt if xt.ndim == 3 else xt[..., None], data["y_test"])
         print(f"MNIST-1D test accuracy: {acc:.4f}")
-    if save_to is not None:
-        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
-        model.save(save_to)
-    return model
+    return _saved(model, save_to)
 
 
 def hmt_vgg7(num_classes=8, size=224):
@@ -206,13 +219,6 @@ def train_hmt(
     if x.ndim != 4 or x.shape[1] != x.shape[2]:
         raise ValueError(f"train_hmt expects square images (N, H, H, 3); got shape {x.shape}")
     model = hmt_vgg7(num_classes=max(8, int(y.max()) + 1), size=x.shape[1])
-    steps_per_epoch = int(np.ceil(len(x) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
 
     def batches():
         for idx in _shuffled_batches(len(x), batch_size, rng):
@@ -224,18 +230,9 @@ def train_hmt(
                 xb = np.ascontiguousarray(xb)
             yield xb, y[idx]
 
-    model.fit(
-        batches(),
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=validation_data,
-        shuffle=False,
-        verbose=verbose,
-    )
-    if save_to is not None:
-        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
-        model.save(save_to)
-    return model
+    _fit(model, batches(), len(x), batch_size, epochs, learning_rate, cosine=True,
+         loss="sparse_categorical_crossentropy", validation_data=validation_data, verbose=verbose)
+    return _saved(model, save_to)
 
 
 def xray_cnn(size=150):
@@ -309,8 +306,6 @@ def train_xray(
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     model = xray_cnn(size=x.shape[1])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=["accuracy"])
     counts = np.bincount(y.astype(int), minlength=2)
     # per-sample weights (Keras takes no class_weight with a generator)
     weight = len(y) / (2.0 * np.maximum(counts, 1)) if balanced else np.ones(2)
@@ -327,9 +322,6 @@ def train_xray(
             yb = y[idx].astype(int)
             yield xb, yb.astype(np.float32), weight[yb].astype(np.float32)
 
-    model.fit(batches(), epochs=epochs, steps_per_epoch=int(np.ceil(len(x) / batch_size)),
-              validation_data=validation_data, shuffle=False, verbose=verbose)
-    if save_to is not None:
-        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
-        model.save(save_to)
-    return model
+    _fit(model, batches(), len(x), batch_size, epochs, learning_rate, cosine=False,
+         loss="binary_crossentropy", validation_data=validation_data, verbose=verbose)
+    return _saved(model, save_to)

@@ -30,7 +30,7 @@ def map_explorer(model, x, image, layer=None, target=None, methods=None):
     import matplotlib.pyplot as plt
 
     from . import MAP_METHODS, METHODS, explain
-    from .viz import display_map, overlay
+    from .viz import overlay
 
     x = np.asarray(x)
     if x.ndim != 4 or len(x) != 1:
@@ -53,7 +53,7 @@ def map_explorer(model, x, image, layer=None, target=None, methods=None):
                 print(err)
                 return
             fig, ax = plt.subplots(figsize=(4, 4))
-            ax.imshow(overlay(image, display_map(m, spec.returns)[0]))
+            ax.imshow(overlay(image, spec.display_map(m)[0]))
             ax.set_title(f"{method.value}, class {t if t is not None else 'top-1'}")
             ax.axis("off")
             plt.show()

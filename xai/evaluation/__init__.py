@@ -12,13 +12,19 @@ method × metric, written in resumable shards with a manifest.
   ``label``, ``target``, ``method``, ``metric``, ``value``), each written whole (temporary file,
   then rename), so a run killed midway loses at most the shard in progress and a re-run skips
   the finished ones (recomputing any that fails its checksum); ``out/manifest.json`` holds
-  the settings, versions and each shard's checksum. Seeds come from (seed, sample id), never from a sample's position, so the table does
-  not depend on the order, the shard size of a re-run or the number of workers.
+  the settings, versions and each shard's checksum. Seeds come from (seed, sample id), never
+  from a sample's position, so the table does not depend on the order, the shard size of a
+  re-run or the number of workers.
+* :mod:`.methods` -- the methods of a run (registered names with options, or callables), their
+  display maps, the random and constant baselines, and :func:`passes_table`.
+* :mod:`.shards` -- the manifest and the shard files, and :func:`load_table` to read a run back.
 * :mod:`.metrics` -- the metrics the engine knows by name, each a short call of
   :mod:`xai.metrics` returning per-sample values.
 """
-from .engine import evaluate, load_table, passes_table, sample_seed
+from .engine import evaluate, sample_seed
+from .methods import passes_table
 from .metrics import METRICS, higher_is_better
+from .shards import load_table
 from .sources import Source, from_arrays, from_dataset, from_files, from_iterable
 
 __all__ = ["evaluate", "load_table", "passes_table", "sample_seed", "METRICS",

@@ -3,27 +3,36 @@ maps, one row per sample × method × row metric, shard by shard (memory flat in
 samples), resumable, seeded per sample."""
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import json
-import os
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .._batching import progress_bar
+from .methods import BASELINES, display_map, explainer, method_specs, passes_table
 from .metrics import METRICS, Context
+from .shards import (
+    COLUMNS,
+    atomic_write,
+    concat_shards,
+    finished_shard,
+    load_table,
+    open_manifest,
+    read_shard,
+    run_settings,
+    shard_bytes,
+    to_json,
+    versions,
+)
 from .sources import Source, from_arrays
 
-COLUMNS = ["sample", "label", "target", "method", "metric", "value"]
-BASELINES = ("random", "constant")
-_FORMAT = 1  # shard and manifest layout version
+#: the public names of the engine, with those it re-exports from :mod:`.methods` and
+#: :mod:`.shards` (where they now live)
+__all__ = ["evaluate", "sample_seed", "random_maps", "load_table", "passes_table", "display_map",
+           "COLUMNS", "BASELINES"]
 
 
 def sample_seed(seed: int, sample_id: str, purpose: int = 0) -> int:
@@ -32,71 +41,6 @@ def sample_seed(seed: int, sample_id: str, purpose: int = 0) -> int:
     3 and more = further random maps (:func:`random_maps`)."""
     key = zlib.crc32(str(sample_id).encode())
     return int(np.random.SeedSequence([int(seed), key, int(purpose)]).generate_state(1)[0])
-
-
-@dataclass(frozen=True)
-class _Spec:
-    label: str
-    name: str | None  # a registered method, None for a callable or a baseline
-    options: dict
-    function: Callable | None = None
-
-    def describe(self) -> dict:
-        if self.function is not None:
-            return {"callable": getattr(self.function, "__qualname__", repr(self.function))}
-        return {"method": self.name, "options": self.options}
-
-
-def _specs(methods, seed: int) -> list[_Spec]:
-    from ..explain import REGISTRY
-
-    if methods is None:
-        methods = list(REGISTRY)
-    if not isinstance(methods, dict):
-        methods = {m: m for m in methods}
-    specs = []
-    for label, spec in methods.items():
-        if label in BASELINES:
-            raise ValueError(f"{label!r} is a built-in baseline; give your method another label")
-        if callable(spec):
-            specs.append(_Spec(str(label), None, {}, spec))
-            continue
-        name, options = (spec, {}) if isinstance(spec, str) else spec
-        if name not in REGISTRY:
-            raise ValueError(f"Unknown method {name!r}. Choose one of: {', '.join(REGISTRY)}.")
-        allowed = REGISTRY[name].options() + ["layer"]
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise TypeError(f"method {name!r} has no option(s) {unknown}; it accepts: "
-                            f"{', '.join(allowed)}")
-        own = dict(options)
-        if "seed" in REGISTRY[name].options():
-            own.setdefault("seed", seed)
-        if "progress" in REGISTRY[name].options():
-            own["progress"] = False
-        specs.append(_Spec(str(label), name, own))
-    return specs
-
-
-def display_map(result, x: np.ndarray) -> np.ndarray:
-    """One map per sample, (N, H, W) / (N, T) float64: a CAM as it is, an attribution (x's
-    shape) as |attribution| summed over channels; IG's ``(attr, delta)`` gives attr."""
-    a = np.asarray(result[0] if isinstance(result, tuple) else result, np.float64)
-    if a.shape == x.shape:
-        return np.abs(a).sum(axis=-1)
-    if a.shape != x.shape[:-1]:
-        raise ValueError(f"a method returned shape {a.shape} for inputs {x.shape}: expected "
-                         f"{x.shape[:-1]} (maps) or {x.shape} (attributions)")
-    return a
-
-
-def _explainer(spec: _Spec, model) -> Callable:
-    from .. import explain
-
-    if spec.function is not None:
-        return lambda x, t, **kw: display_map(spec.function(model, x, target=t, **kw), x)
-    return lambda x, t, **kw: display_map(explain(model, x, method=spec.name, target=t,
-                                                  **{**spec.options, **kw}), x)
 
 
 def random_maps(ids, spatial, seed: int, purpose: int = 0) -> np.ndarray:
@@ -154,70 +98,6 @@ def _check_exclude(exclude, labels) -> list:
     return sorted(pairs)
 
 
-def _settings(model, source, specs, metrics, metric_options, subsets, seed, shard_size,
-              target) -> dict:
-    ids = "" if source.ids is None else "\n".join(source.ids)
-    return {
-        "format": _FORMAT,
-        "model": {"name": model.name, "parameters": int(model.count_params()),
-                  "input_shape": [None if d is None else int(d)
-                                  for d in model.inputs[0].shape]},
-        "data": {"description": source.description,
-                 "samples": None if source.ids is None else len(source.ids),
-                 "ids_sha256": hashlib.sha256(ids.encode()).hexdigest()},
-        "methods": {s.label: s.describe() for s in specs},
-        "baselines": list(BASELINES),
-        "metrics": {m: metric_options.get(m, {}) for m in metrics},
-        "subsets": subsets, "seed": int(seed), "shard_size": int(shard_size),
-        "target": target if isinstance(target, str) else "given",
-    }
-
-
-def _versions() -> dict:
-    import keras
-    import tensorflow as tf
-
-    from .. import __version__
-    return {"xai": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
-            "numpy": np.__version__}
-
-
-def _json(obj) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _shard_bytes(rows: list) -> bytes:
-    """CSV (values to 6 significant digits) gzipped with no time stamp: the same rows give the
-    same bytes on every run."""
-    import pandas as pd
-
-    text = pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False, float_format="%.6g")
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as f:
-        f.write(text.encode())
-    return buf.getvalue()
-
-
-def _open_manifest(out: Path, settings: dict, overwrite: bool) -> dict:
-    path = out / "manifest.json"
-    if path.is_file() and not overwrite:
-        manifest = json.loads(path.read_text())
-        if json.loads(_json(manifest["settings"])) != json.loads(_json(settings)):
-            changed = sorted(k for k in settings if manifest["settings"].get(k) != settings[k])
-            raise ValueError(f"{out} holds an evaluation with other settings ({', '.join(changed)}"
-                             "); use another out= folder, or overwrite=True to start again")
-        return manifest
-    for old in out.glob("shard-*.csv.gz"):
-        old.unlink()
-    return {"settings": settings, "shards": {}}
-
-
 def _targets(model, x, labels, target) -> np.ndarray:
     from .. import scores
 
@@ -268,7 +148,7 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, exclud
         if not run.any():
             continue
         idx = np.flatnonzero(run)
-        explain = None if spec is None else _explainer(spec, model)
+        explain = None if spec is None else explainer(spec, model)
         start = time.perf_counter()
         if spec is None:
             maps = random_maps([shard.ids[i] for i in idx], spatial, seed) \
@@ -343,27 +223,27 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     if unknown:
         raise ValueError(f"Unknown metric(s) {unknown}. Choose from: {', '.join(METRICS)}.")
     metric_options = dict(metric_options or {})
-    specs = _specs(methods, seed)
+    specs = method_specs(methods, seed)
     subsets = _check_fractions(subsets, [s.label for s in specs] + metrics + list(BASELINES))
     exclude = _check_exclude(exclude, [s.label for s in specs])
-    settings = _settings(model, source, specs, metrics, metric_options, subsets, seed,
-                         shard_size, target)
+    settings = run_settings(model, source, specs, metrics, metric_options, subsets, seed,
+                            shard_size, target)
     settings.update(exclude=[list(e) for e in exclude], recipe=recipe)
     out = None if out is None else Path(out)
     manifest = {"settings": settings, "shards": {}}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        manifest = _open_manifest(out, settings, overwrite)
-        manifest["versions"] = _versions()
+        manifest = open_manifest(out, settings, overwrite)
+        manifest["versions"] = versions()
     frames, timing = {}, {}  # frames by shard index: the table keeps the source's order
     total = None if source.ids is None else -(-len(source.ids) // shard_size)
     bar = progress_bar(progress, total, source.description or "evaluate", "shard", leave=True)
 
     def todo():  # the shards still to compute; finished ones (checksum intact) are read back
         for shard in source.shards(shard_size):
-            done = None if out is None else _finished(out, shard.index, manifest)
+            done = None if out is None else finished_shard(out, shard.index, manifest)
             if done is not None:
-                frames[shard.index] = _read_bytes(done)
+                frames[shard.index] = read_shard(done)
                 bar.update()
             else:
                 yield shard
@@ -371,20 +251,20 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     for shard, x in _prefetched(todo()):
         rows = _shard_rows(model, shard, x, specs, metrics, metric_options, subsets,
                            set(exclude), seed, target, timing)
-        data_bytes = _shard_bytes(rows)
+        data_bytes = shard_bytes(rows)
         if out is not None:
             name = f"shard-{shard.index:05d}.csv.gz"
-            _atomic_write(out / name, data_bytes)
+            atomic_write(out / name, data_bytes)
             manifest["shards"][name] = {"samples": len(shard.ids),
                                         "sha256": hashlib.sha256(data_bytes).hexdigest()}
-            _atomic_write(out / "manifest.json", _json(manifest).encode())
-        frames[shard.index] = _read_bytes(data_bytes)
+            atomic_write(out / "manifest.json", to_json(manifest).encode())
+        frames[shard.index] = read_shard(data_bytes)
         bar.update()
         del shard, x  # before the next load starts: one shard computed, one prefetched
     bar.close()
     if out is not None and timing:
-        _atomic_write(out / "timing.json", _json(_timing_summary(timing)).encode())
-    return _concat([frames[k] for k in sorted(frames)])
+        atomic_write(out / "timing.json", to_json(_timing_summary(timing)).encode())
+    return concat_shards([frames[k] for k in sorted(frames)])
 
 
 def _prefetched(shards):
@@ -410,58 +290,3 @@ def _timing_summary(timing: dict) -> dict:
         out[label] = {"first_call_seconds": t0, "first_call_samples": n0,
                       "warm_seconds_per_sample": warm}
     return {"machine_specific": True, "methods": out}
-
-
-def _read_bytes(data: bytes):
-    import pandas as pd
-    return pd.read_csv(io.BytesIO(data), compression="gzip", dtype={"sample": str})
-
-
-def _finished(out: Path, index: int, manifest: dict) -> bytes | None:
-    """A finished shard's bytes, or None when it is missing, not in the manifest or does not
-    match its checksum (edited or damaged: computed again)."""
-    name = f"shard-{index:05d}.csv.gz"
-    info = manifest["shards"].get(name)
-    if info is None or not (out / name).is_file():
-        return None
-    data = (out / name).read_bytes()
-    return data if hashlib.sha256(data).hexdigest() == info["sha256"] else None
-
-
-def _concat(frames):
-    import pandas as pd
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)
-
-
-def load_table(out, verify=True):
-    """The per-sample table of a finished (or partial) run in ``out``, shards in order; with
-    ``verify``, each shard's checksum is checked against the manifest (an edited value fails)."""
-    out = Path(out)
-    manifest = json.loads((out / "manifest.json").read_text())
-    frames = []
-    for name, info in sorted(manifest["shards"].items()):
-        data = (out / name).read_bytes()
-        if verify and hashlib.sha256(data).hexdigest() != info["sha256"]:
-            raise ValueError(f"{out / name} does not match its checksum in manifest.json: it was "
-                             "edited or damaged; re-run the evaluation to regenerate it")
-        frames.append(_read_bytes(data))
-    return _concat(frames)
-
-
-def passes_table(model, methods=None, seed=0):
-    """Forward and backward passes per sample of each method (``xai.metrics.passes``), for the
-    cost column: deterministic, unlike wall time."""
-    import pandas as pd
-
-    from .. import metrics
-    rows = []
-    for s in _specs(methods, seed):
-        if s.name is None:
-            continue
-        options = {k: v for k, v in s.options.items() if k != "progress"}
-        p = metrics.passes(model, s.name, target=0, **options)
-        rows.append({"method": s.label, **p})
-    return pd.DataFrame(rows)

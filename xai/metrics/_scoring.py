@@ -122,15 +122,16 @@ def class_targets(target, all_scores: np.ndarray) -> np.ndarray:
 
     n, num_classes = all_scores.shape
     t = scores.resolve_targets(target, n, num_classes)
-    return np.where(t < 0, np.argmax(all_scores, axis=1), t).astype(np.int64)
+    return scores.fill_top1(t, all_scores).astype(np.int64)
 
 
 def given_targets(model, target, x, fn) -> np.ndarray:
     """``target`` resolved per sample like :func:`class_targets`, scoring x (``fn``) only when
     some sample needs its top-1 class: explicit targets cost no forward pass."""
-    from .. import layers, scores
+    from .. import probe as probes
+    from .. import scores
 
-    t = scores.resolve_targets(target, len(x), layers.build_probe(model, None).num_classes)
+    t = scores.resolve_targets(target, len(x), probes.build_probe(model, None).num_classes)
     if (t < 0).any():
         return class_targets(target, fn(x))
     return t.astype(np.int64)

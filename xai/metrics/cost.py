@@ -9,23 +9,13 @@ import numpy as np
 
 __all__ = ["passes", "cost"]
 
-#: methods that resolve a None target by one extra forward pass on the clean input
-_TOP1_PASS = ("smoothgrad", "smooth_gradcam++", "rise", "guided_gradcam", "sise")
 
-
-def _options(method: str, options: dict) -> dict:
-    """The method's defaults, overridden by ``options``."""
+def _method(method: str):
     from ..explain import REGISTRY
 
     if method not in REGISTRY:
         raise ValueError(f"Unknown method {method!r}. Choose one of: {', '.join(REGISTRY)}.")
-    return {**REGISTRY[method].defaults(), **options}
-
-
-def _channels(model, layer) -> int:
-    from .. import layers
-
-    return int(layers.output_shape(layers.resolve_layer(model, layer)[-1])[-1])
+    return REGISTRY[method]
 
 
 def passes(model, method: str, target=None, **options) -> dict:
@@ -55,42 +45,10 @@ def passes(model, method: str, target=None, **options) -> dict:
     -------
     dict ``{"forward": int, "backward": int, "exact": bool}``; ``exact`` is False for SISE
     (only channels with a positive mean gradient are masked: an upper bound) and for IG with
-    ``steps="auto"`` (the count of its first round, 32 steps: a lower bound).
+    ``steps="auto"`` (the count of its first round, 32 steps: a lower bound). Each method's
+    count is part of its registration (``xai.METHODS[name].passes``).
     """
-    from ..explain import REGISTRY
-
-    o = _options(method, options)
-    top1 = int(target is None and method in _TOP1_PASS)
-    exact = True
-    if REGISTRY[method].bound.get("method") == method and method != "eigencam":
-        fwd, bwd = 1, 1  # the gradient-weighted CAM rules
-    elif method == "eigencam":
-        fwd, bwd = 1, 0
-    elif method in ("saliency", "guided_backprop"):
-        fwd, bwd = 1, 1
-    elif method == "guided_gradcam":
-        fwd, bwd = 2, 2
-    elif method in ("smoothgrad", "smooth_gradcam++"):
-        fwd, bwd = o["n"], o["n"]
-    elif method == "integrated_gradients":
-        steps = o["steps"]
-        if steps == "auto":
-            steps, exact = 32, False
-        fwd, bwd = steps + 2, steps
-    elif method == "scorecam":
-        fwd, bwd = 1 + _channels(model, o.get("layer")), 0
-    elif method == "rise":
-        fwd, bwd = o["n_masks"], 0
-    elif method == "sise":
-        from .. import layers
-        from ..perturbation import resolve_paths
-
-        paths = resolve_paths(model, o.get("layers"))
-        k = sum(int(layers.output_shape(p[-1])[-1]) for p in paths)
-        fwd, bwd, exact = len(paths) + k, len(paths), False
-    else:
-        raise ValueError(f"no pass count is known for method {method!r}")
-    return {"forward": int(fwd + top1), "backward": int(bwd), "exact": exact}
+    return _method(method).passes(model, target=target, **options)
 
 
 def cost(model, x, method: str, target=None, repeats: int = 3, **options) -> dict:
@@ -107,7 +65,7 @@ def cost(model, x, method: str, target=None, repeats: int = 3, **options) -> dic
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     count = passes(model, method, target=target, **options)
-    options = {"progress": False, **options} if "progress" in _options(method, {}) else options
+    options = {"progress": False, **options} if "progress" in _method(method).options() else options
     explain(model, x, method=method, target=target, **options)
     times = []
     for _ in range(repeats):

@@ -15,8 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scoring import (baseline_input, check_batch, class_targets, masked_scores, on_points,
-                       pearson_rows, scores_fn, spatial_maps, spatial_shape)
+from ._scoring import (
+    baseline_input,
+    check_batch,
+    class_targets,
+    masked_scores,
+    on_points,
+    pearson_rows,
+    scores_fn,
+    spatial_maps,
+    spatial_shape,
+)
 
 __all__ = ["mufidelity", "grid_cells"]
 

@@ -33,7 +33,8 @@ def _batch(maps, name="maps") -> np.ndarray:
 def _regions(regions, maps: np.ndarray) -> np.ndarray:
     r = np.asarray(regions)
     if r.dtype != bool:
-        raise ValueError(f"regions must be boolean masks (e.g. xai.metrics.box_mask), got {r.dtype}")
+        raise ValueError(f"regions must be boolean masks (e.g. xai.metrics.box_mask), got "
+                         f"{r.dtype}")
     if r.shape != maps.shape and r.shape != maps.shape[1:]:
         raise ValueError(f"regions of shape {r.shape} do not match maps of shape {maps.shape}: "
                          f"give one mask of shape {maps.shape[1:]} or one per map")
@@ -159,7 +160,8 @@ def box_mask(size, boxes) -> np.ndarray:
     mask = np.zeros((h, w), dtype=bool)
     for box in np.atleast_2d(np.asarray(boxes, dtype=float)):
         if box.shape != (4,) or box[2] <= box[0] or box[3] <= box[1]:
-            raise ValueError(f"a box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box.tolist()}")
+            raise ValueError(f"a box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got "
+                             f"{box.tolist()}")
         x0, y0, x1, y1 = np.round(box).astype(int)
         mask[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)] = True
     return mask

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scoring import (check_batch, class_targets, masked_scores, rank_points, scores_fn,
-                       spatial_maps, spatial_shape)
+from ._scoring import (
+    check_batch,
+    class_targets,
+    masked_scores,
+    rank_points,
+    scores_fn,
+    spatial_maps,
+    spatial_shape,
+)
 
 __all__ = ["road", "noisy_linear_impute"]
 

@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._scoring import (check_batch, check_finite, class_targets, method_maps, pearson_rows,
-                       run_method, scores_fn)
+from ._scoring import (
+    check_batch,
+    check_finite,
+    class_targets,
+    method_maps,
+    pearson_rows,
+    run_method,
+    scores_fn,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,10 +189,11 @@ def _refresh(model, layer) -> None:
     """Drop the copy's cached probes when ``layer`` is its head and not a plain Dense: xai's
     logit probe holds a *copy* of such a head (a Dense head shares its variables)."""
     from .. import layers
+    from .. import probe as probes
 
     final = layers.final_layer_path(model)
-    if final and final[-1] is layer and not layers.plain_dense(layer):
-        layers.clear_cache(model)
+    if final and final[-1] is layer and not probes.plain_dense(layer):
+        probes.clear_cache(model)
 
 
 def _leaves(model) -> list:

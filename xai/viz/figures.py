@@ -1,200 +1,16 @@
-"""Drawing: colormap overlays (OpenCV), diverging attribution maps, figure grids, 1-D strips.
+"""Matplotlib figures: signed (diverging) maps, grids of images and maps, 1-D signal strips, the
+faithfulness, distribution and sanity-check figures.
 
-This module only draws what other modules computed; it never runs a model. Figures are made with
-``matplotlib.pyplot``, so they show inline in Jupyter; in a script with no display matplotlib
-falls back to its "Agg" backend by itself (the backend is never forced here). :func:`save` writes
-a figure to disk, creating the folders on the way.
+Figures are made with ``matplotlib.pyplot``, so they show inline in Jupyter; in a script with no
+display matplotlib falls back to its "Agg" backend by itself (the backend is never forced here).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-__all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging", "grid",
-           "signal_strip", "save", "sanity_figure", "distributions",
-           "DIVERGING_CMAP", "MAP_CMAP"]
-
-#: default colormap of signed attributions (blue < 0 < red, white at 0)
-DIVERGING_CMAP = "RdBu_r"
-#: default colormap of non-negative maps (CAMs)
-MAP_CMAP = "jet"
-
-_REDUCTIONS = ("sum", "abs_sum", "max_abs")
-
-
-# --------------------------------------------------------------------------- arrays
-def _as_uint8_image(image) -> np.ndarray:
-    """uint8 RGB (H, W, 3) from uint8, float in [0, 1] or float in [0, 255]; gray -> RGB."""
-    img = np.asarray(image)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.ndim != 3 or img.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"image must be (H, W, 3) RGB (or (H, W) gray), got shape {img.shape}")
-    if img.shape[-1] == 1:
-        img = np.repeat(img, 3, axis=-1)
-    img = img[..., :3]
-    if img.dtype == np.uint8:
-        return img
-    img = np.nan_to_num(img.astype(np.float32))
-    if img.max(initial=0.0) <= 1.0:
-        img = img * 255.0
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-def _unit_map(cam_map) -> np.ndarray:
-    m = np.nan_to_num(np.asarray(cam_map, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    if m.ndim == 3 and m.shape[-1] == 1:
-        m = m[..., 0]
-    if m.ndim != 2:
-        raise ValueError(f"cam_map must be one 2-D map (H, W), got shape {m.shape}")
-    return np.clip(m, 0.0, 1.0)
-
-
-def resize(images, size, interpolation="linear"):
-    """Resize images or maps to ``size`` for display or batching.
-
-    Parameters
-    ----------
-    images : array (H, W), (H, W, C), (N, H, W[, C]) or a list of arrays of different sizes
-        A list (or tuple) is treated as a batch of separate images or maps.
-    size : int or (H, W)
-    interpolation : {"linear", "area", "nearest", "cubic"}
-
-    Returns
-    -------
-    np.ndarray
-        Same dtype; a list input gives one stacked (N, H, W[, C]) array.
-    """
-    import cv2
-
-    flags = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST,
-             "cubic": cv2.INTER_CUBIC}
-    if interpolation not in flags:
-        raise ValueError(f"interpolation must be one of {tuple(flags)}, got {interpolation!r}")
-    h, w = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
-    if isinstance(images, (list, tuple)):
-        return np.stack([resize(im, (h, w), interpolation) for im in images])
-    a = np.asarray(images)
-    if a.ndim == 4 or (a.ndim == 3 and a.shape[-1] not in (1, 3, 4)):  # a batch
-        return np.stack([resize(im, (h, w), interpolation) for im in a])
-    if a.shape[:2] == (h, w):
-        return a.copy()
-    dtype = a.dtype
-    src = a.astype(np.float32) if a.dtype not in (np.uint8, np.float32) else a
-    out = cv2.resize(src, (w, h), interpolation=flags[interpolation])
-    if a.ndim == 3 and out.ndim == 2:  # OpenCV drops a single channel axis
-        out = out[..., None]
-    return out.astype(dtype, copy=False)
-
-
-def overlay(image_uint8, cam_map, cmap=MAP_CMAP, alpha=0.4):
-    """Blend a CAM's colormap over an image.
-
-    ``out = (1 - alpha) * image + alpha * colormap(map)``, with OpenCV's ``applyColorMap``.
-
-    Parameters
-    ----------
-    image_uint8 : array (H, W, 3)
-        RGB image, uint8 (floats in [0, 1] or [0, 255] are converted).
-    cam_map : array (h, w)
-        Map in [0, 1] (clipped; NaN -> 0). Resized bilinearly to (H, W) if needed.
-    cmap : str
-        An OpenCV colormap name: "jet", "turbo", "inferno", "viridis", "hot", "magma", ...
-    alpha : float in [0, 1]
-        Weight of the colormap.
-
-    Returns
-    -------
-    np.ndarray
-        uint8 RGB (H, W, 3).
-    """
-    import cv2
-
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    img = _as_uint8_image(image_uint8)
-    m = _unit_map(cam_map)
-    if m.shape != img.shape[:2]:
-        m = np.clip(resize(m, img.shape[:2]), 0.0, 1.0)
-    code = getattr(cv2, f"COLORMAP_{str(cmap).upper()}", None)
-    if code is None:
-        names = sorted(n[9:].lower() for n in dir(cv2) if n.startswith("COLORMAP_"))
-        raise ValueError(f"unknown OpenCV colormap {cmap!r}; choose one of {', '.join(names)}")
-    heat = cv2.applyColorMap(np.rint(m * 255.0).astype(np.uint8), code)[..., ::-1]  # BGR -> RGB
-    out = (1.0 - alpha) * img.astype(np.float32) + alpha * heat.astype(np.float32)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def attribution_to_map(attr, reduce="sum"):
-    """Collapse the channel axis of attributions into one map per sample.
-
-    Parameters
-    ----------
-    attr : array (N, H, W, C) (or any shape with channels last, e.g. (N, T, C))
-    reduce : {"sum", "abs_sum", "max_abs"}
-        "sum": signed Σ_c a (keeps IG's completeness); "abs_sum": Σ_c |a|;
-        "max_abs": max_c |a|. The last two are non-negative.
-
-    Returns
-    -------
-    np.ndarray
-        float32 (N, H, W).
-    """
-    if reduce not in _REDUCTIONS:
-        raise ValueError(f"reduce must be one of {_REDUCTIONS}, got {reduce!r}")
-    a = np.asarray(attr, dtype=np.float32)
-    if a.ndim < 2:
-        raise ValueError(f"attr must have a channel axis last, e.g. (N, H, W, C); got {a.shape}")
-    if reduce == "sum":
-        return a.sum(-1, dtype=np.float32)
-    if reduce == "abs_sum":
-        return np.abs(a).sum(-1, dtype=np.float32)
-    return np.abs(a).max(-1)
-
-
-def display_map(result, returns="map", percentile=99.0):
-    """What to show of any method's result: one map per sample in [0, 1], for :func:`overlay`
-    (the command line, the demo and the widgets all use this).
-
-    Parameters
-    ----------
-    result : array (N, H, W) / (N, T) for a map, or the input's shape for an attribution
-    returns : {"map", "attribution"}
-        What the method returns (``xai.METHODS[name].returns``). A map (CAMs, RISE, SISE) is
-        shown as it is, clipped to [0, 1]. An attribution is reduced to Σ_c |a| and divided by
-        its ``percentile`` per sample, so that a small attribution (guided backprop peaks near
-        1e-3) still spans the colour range; the few pixels above it saturate.
-    percentile : float in (0, 100]
-        100 divides by the maximum. An all-zero map stays zero.
-
-    Returns
-    -------
-    np.ndarray
-        float32 (N, H, W) / (N, T) in [0, 1]; NaN and ±inf show as 0.
-    """
-    if returns not in ("map", "attribution"):
-        raise ValueError(f"returns must be 'map' or 'attribution', got {returns!r}")
-    if not 0.0 < float(percentile) <= 100.0:
-        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    a = np.asarray(result, dtype=np.float32)
-    if returns == "attribution":
-        a = attribution_to_map(a, "abs_sum")
-        a = np.stack([m / _symmetric_limit(m, percentile) for m in a]) if len(a) else a
-    a = np.where(np.isfinite(a), a, 0.0)
-    return np.clip(a, 0.0, 1.0).astype(np.float32)
-
-
-def _symmetric_limit(a, percentile=None) -> float:
-    """max|a| (or its ``percentile``); 1 for an all-zero map, which then shows as white."""
-    a = np.abs(np.asarray(a, dtype=np.float32))
-    a = a[np.isfinite(a)]
-    if not a.size:
-        return 1.0
-    m = float(a.max() if percentile is None else np.percentile(a, percentile))
-    if not m > 0:  # e.g. a sparse map whose percentile is 0: fall back to the max
-        m = float(a.max())
-    return m if m > 0 else 1.0
+from ._arrays import _as_uint8_image, _symmetric_limit
+from .display import DIVERGING_CMAP, MAP_CMAP
+from .saving import save
 
 
 def _colorbar(ax, im):
@@ -275,7 +91,8 @@ def _panel(panel):
         elif data.ndim == 2:
             p["kind"] = "diverging" if np.nanmin(data, initial=0.0) < 0 else "map"
         else:
-            raise ValueError(f"a panel must be an RGB image (H, W, 3) or a 2-D map, got {data.shape}")
+            raise ValueError("a panel must be an RGB image (H, W, 3) or a 2-D map, "
+                             f"got {data.shape}")
     if p["kind"] not in ("rgb", "map", "diverging"):
         raise ValueError(f"panel kind must be 'rgb', 'map' or 'diverging', got {p['kind']!r}")
     return p
@@ -493,30 +310,6 @@ def distributions(table, metrics, methods=None, title=None):
     return fig
 
 
-def save_image(image_uint8, path):
-    """Write an RGB uint8 image (e.g. an :func:`overlay`) as PNG/JPEG, creating its folders."""
-    import cv2
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(_as_uint8_image(image_uint8)[..., ::-1])):
-        raise OSError(f"could not write {path}")
-    return path
-
-
-def save(fig, path, dpi=120):
-    """Save ``fig`` to ``path`` (format from the suffix, PNG usually), creating its folders.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=_NO_STAMPS.get(path.suffix.lower()))
-    return path
-
-
 def sanity_figure(curves, layers):
     """The cascading-randomisation curves of :func:`xai.metrics.sanity_curves`: |Spearman| and
     SSIM of each method's maps against the trained model's after each randomised layer, one
@@ -544,22 +337,3 @@ def sanity_figure(curves, layers):
                  "fail line)", fontsize=10)
     fig.tight_layout()
     return fig
-
-
-#: file metadata that would change the bytes from one run or matplotlib version to the next
-_NO_STAMPS = {".png": {"Software": None},
-              ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
-              ".svg": {"Creator": None, "Date": None}}
-
-
-def notebook_figures(dpi=60):
-    """Show inline figures in Jupyter as PNG at ``dpi`` (the saved files keep their own dpi), so
-    executed notebooks stay small and their bytes do not depend on the matplotlib version.
-    Outside IPython this does nothing."""
-    try:
-        from IPython import get_ipython
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:
-        return
-    if get_ipython() is not None:
-        set_matplotlib_formats("png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
