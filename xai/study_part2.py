@@ -1,11 +1,14 @@
-"""Part 2 at dataset scale (notebook 02): is a combination of Integrated Gradients with a CAM
-more faithful than the CAM alone and than IG alone? Every map of Part 2 as a method of
-:func:`xai.evaluation.evaluate` (:func:`part2_setting`), scored by deletion and insertion on
-the ImageNet photos; IG and each CAM are computed once per photo and shared by the maps that
-combine them."""
+"""Part 2 (notebook 02): Integrated Gradients combined with CAMs. On the sample photos
+(:func:`photos`): IG's completeness table, the CAMs, the direct and indirect combinations, IG
+averaged over noisy copies with its spectral check, and their figures. At dataset scale: is a
+combination more faithful than the CAM alone and than IG alone? Every map of Part 2 as a method
+of :func:`xai.evaluation.evaluate` (:func:`part2_setting`), scored by deletion and insertion on
+the ImageNet photos (IG and each CAM computed once per photo and shared by the maps that combine
+them), and its paired statistics (:func:`faithfulness`)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -143,3 +146,250 @@ def by_cam(table):
             own["method"] != cam, "cam"))
         parts.append(pd.concat([own, shared]).assign(cam=cam))
     return pd.concat(parts, ignore_index=True)
+
+
+# --- notebook 02's sample photos, maps, tables and figures ------------------------------------
+
+#: the skimage photos of Part 2, before the offline assets' images/*.jpg
+SAMPLE_PHOTOS = ("chelsea", "coffee", "astronaut")
+
+
+@dataclass(frozen=True)
+class Photos:
+    """The sample photos as the model sees them: their ``names``, ``images`` (uint8 (N, H, W, 3):
+    each photo's centre square resized to the model's input, "area"), ``x`` (preprocessed) and
+    ``top`` ((class index, class name, probability) of each photo's top-1 class)."""
+    names: list
+    images: np.ndarray
+    x: np.ndarray
+    top: list
+
+    @property
+    def targets(self) -> list:
+        """Each photo's top-1 class index."""
+        return [t[0] for t in self.top]
+
+
+def sample_photos(study, images=None, smoke: bool = False) -> dict:
+    """{name: RGB uint8 photo}: skimage's :data:`SAMPLE_PHOTOS`, then the offline assets'
+    ``images/*.jpg``; or the images of the folder ``images`` (relative to notebooks/, via
+    ``study.path``). ``smoke``: the first two."""
+    from . import data
+
+    if images is None:
+        photos = data.sample_images()
+        originals = {name: photos[name] for name in SAMPLE_PHOTOS}
+        originals.update({p.stem: data.load_image(p)
+                          for p in sorted((study.assets / "images").glob("*.jpg"))})
+    else:
+        originals = {p.stem: data.load_image(p)
+                     for p in sorted(study.path(images, "images").iterdir())
+                     if p.suffix.lower() in data.IMAGE_EXTENSIONS}
+    if smoke:
+        originals = dict(list(originals.items())[:2])
+    return originals
+
+
+def photos(zm, originals: dict) -> Photos:
+    """The :class:`Photos` of ``originals`` for the zoo model ``zm``: centre-cropped to their
+    largest central square (as in Part 1), resized to the model's input with the aspect ratio
+    kept, preprocessed, and classified (top-1 by probability)."""
+    from . import data, scores, viz
+
+    x_img = viz.resize([data.centre_crop(im) for im in originals.values()], zm.input_size, "area")
+    x = zm.preprocess(x_img)
+    top = [t[0] for t in zm.decode(scores.class_scores(zm.model, x, "probability"), top=1)]
+    return Photos(list(originals), x_img, x, top)
+
+
+def ig_completeness(model, photos: Photos, baseline, gap, steps_used):
+    """IG's completeness per photo: its class, the IG ``steps_used``, the class logit of the
+    photo and of the ``baseline`` (rounded to 2 decimals) and whether IG's ``gap``
+    |Σ IG − (S(x) − S(baseline))| is within 1 % of |S(x) − S(baseline)|. Σ IG itself is left
+    out: it moves in the second decimal between CPUs."""
+    import pandas as pd
+
+    from . import scores
+
+    x, targets = photos.x, photos.targets
+    score_x = scores.class_scores(model, x)[np.arange(len(x)), targets]
+    score_b = scores.class_scores(model, baseline)[np.arange(len(x)), targets]
+    return pd.DataFrame({
+        "image": photos.names, "class": [t[1] for t in photos.top], "steps": steps_used,
+        "logit_x": np.round(score_x, 2), "logit_baseline": np.round(score_b, 2),
+        "gap_within_1_percent": np.abs(gap) <= 0.01 * np.abs(score_x - score_b)})
+
+
+def write_completeness(table, out, model: str, steps) -> None:
+    """Write :func:`ig_completeness`'s ``table`` as ``ig_completeness.csv`` and ``.md`` in
+    ``out``, the markdown titled with the model and the IG ``steps`` parameter."""
+    table.to_csv(out / "ig_completeness.csv", index=False)
+    (out / "ig_completeness.md").write_text(
+        f"# IG completeness ({model}, black baseline, steps={steps})\n\n"
+        + table.to_markdown(index=False) + "\n")
+
+
+def part2_cams(zm, photos: Photos, methods, smooth_n: int, seed: int) -> dict:
+    """{method: CAMs (N, h, w)} of each CAM method at the model's default layer, for each
+    photo's top-1 class; Smooth Grad-CAM++ with ``smooth_n`` noisy copies drawn from ``seed``."""
+    from . import explain
+
+    options = {"smooth_gradcam++": {"n": smooth_n, "seed": seed}}
+    return {m: explain(zm.model, photos.x, method=m, layer=zm.default_layer,
+                       target=photos.targets, **options.get(m, {}))
+            for m in methods}
+
+
+def noisy_ig_map(model, x, targets, baseline, copies: int, spread: float, seed: int = 0,
+                 **ig_options):
+    """Σ_c of IG averaged over ``copies`` noisy copies x + N(0, σ²) of ``x`` (σ = ``spread`` ×
+    the value range of ``x[0]``, noise drawn from ``seed``), each explained for ``targets``
+    against ``baseline`` with ``ig_options`` (steps, batch_size): SmoothGrad applied to IG."""
+    from . import explain, viz
+
+    noise_rng = np.random.default_rng(seed)
+    sigma = spread * float(np.ptp(x[0]))
+    noisy_ig = np.mean([explain(model, x + noise_rng.normal(0, sigma, x.shape).astype(np.float32),
+                                method="integrated_gradients", target=targets,
+                                baseline=baseline, progress=False, **ig_options)
+                        for _ in range(copies)], axis=0)
+    return viz.attribution_to_map(noisy_ig, "sum")
+
+
+def lattice_energy(signed_map, period: int = 32) -> tuple[float, float]:
+    """How much of a 2-D map's spectral energy (its mean removed) sits on the lattice of
+    frequencies of a ``period``-pixel periodic pattern (multiples of size / period cycles per
+    image along each axis, the mean excluded), and that lattice's share of all frequencies:
+    about equal means no ``period``-pixel grid in the map."""
+    m = np.asarray(signed_map)
+    on_lattice = np.outer(*(np.arange(n) % max(n // period, 1) == 0 for n in m.shape))
+    on_lattice[0, 0] = False  # not the mean
+    power = np.abs(np.fft.fft2(m - m.mean())) ** 2
+    return float(power[on_lattice].sum() / power.sum()), float(on_lattice.mean())
+
+
+def direct_maps(cams: dict, ig) -> dict:
+    """Experiment 1: {method: CAM ⊙ Σ_c IG} (:func:`xai.combine.direct`)."""
+    from . import combine
+
+    return {m: combine.direct(cam, ig) for m, cam in cams.items()}
+
+
+def indirect_maps(cams: dict, ig, images, alpha: float, percentile: float) -> dict:
+    """Experiment 2: ``ig_x_image`` (IG ⊙ the displayed ``images`` scaled to [0, 1]), and per
+    CAM method its ``product`` with Σ_c (IG ⊙ image) and the ``overlay`` (1 − alpha)·s +
+    alpha·CAM, s scaled to [−1, 1] by the ``percentile`` of |s| (:mod:`xai.combine`)."""
+    from . import combine
+
+    ig_x_image = combine.indirect(ig, images / 255.0)  # the displayed image in [0, 1]
+    product = {m: combine.indirect_product(ig_x_image, cams[m]) for m in cams}
+    blend = {m: combine.indirect_overlay(ig_x_image, cams[m], alpha=alpha,
+                                         percentile=percentile) for m in cams}
+    return {"ig_x_image": ig_x_image, "product": product, "overlay": blend}
+
+
+def _signed(data, title, percentile):
+    """A signed map's panel of :func:`xai.viz.grid`: diverging, on ± the percentile of |a|."""
+    return {"data": data, "kind": "diverging", "percentile": percentile, "title": title}
+
+
+def _cam_row(photos: Photos, cams: dict, i: int) -> list:
+    """The photo, then each CAM over it: the first row of Part 2's figures."""
+    from . import viz
+
+    top = photos.top
+    return ([{"data": photos.images[i], "title": f"input: {top[i][1]} {top[i][2]:.2f}"}]
+            + [{"data": viz.overlay(photos.images[i], cams[m][i]),
+                "title": f"{m}\nCAM over the input"} for m in cams])
+
+
+def direct_figures(photos: Photos, cams: dict, ig_map, direct: dict, percentile: float,
+                   caption: str, out) -> None:
+    """Experiment 1's figure per photo, ``<out>/<name>_direct.png``: the photo and each CAM
+    over it, then Σ_c IG (``ig_map``) and each CAM ⊙ Σ_c IG, signed maps on ± the
+    ``percentile`` of |a|; ``caption`` (model, profile) ends the title."""
+    from . import viz
+
+    for i, name in enumerate(photos.names):
+        viz.grid(
+            [_cam_row(photos, cams, i),
+             [_signed(ig_map[i], "Σc IG", percentile)]
+             + [_signed(direct[m][i], f"{m}\nCAM ⊙ Σc IG", percentile) for m in cams]],
+            row_titles=["CAM", "direct: CAM ⊙ Σc IG"],
+            suptitle=f"{name}: experiment 1, direct ({caption})",
+            panel_size=2.2, path=out / f"{name}_direct.png")
+
+
+def indirect_figures(photos: Photos, cams: dict, indirect: dict, alpha: float,
+                     percentile: float, caption: str, out) -> None:
+    """Experiment 2's figure per photo, ``<out>/<name>_indirect.png``: the photo and each CAM
+    over it; Σ_c (IG ⊙ image) and each CAM's product with it; each CAM's overlay (from
+    :func:`indirect_maps`), on [−(1 − alpha), 1] with white at 0."""
+    from . import viz
+
+    ixi_map = viz.attribution_to_map(indirect["ig_x_image"], "sum")
+    product, blend = indirect["product"], indirect["overlay"]
+    for i, name in enumerate(photos.names):
+        viz.grid(
+            [_cam_row(photos, cams, i),
+             [_signed(ixi_map[i], "Σc IG ⊙ image", percentile)]
+             + [_signed(product[m][i], f"{m}\nCAM ⊙ Σc (IG ⊙ image)", percentile)
+                for m in cams],
+             [None] + [{"data": blend[m][i], "kind": "diverging", "vmax": 1.0,
+                        "vmin": -(1 - alpha) if alpha < 1 else None,
+                        "title": f"{m}\n{1 - alpha:g}·s + {alpha:g}·CAM"} for m in cams]],
+            row_titles=["CAM", "product", f"overlay (α = {alpha:g})"],
+            suptitle=f"{name}: experiment 2, indirect ({caption})",
+            panel_size=2.2, path=out / f"{name}_indirect.png")
+
+
+def noise_figure(photos: Photos, ig_map, noisy_map, copies: int, spread: float,
+                 percentile: float, caption: str, out) -> None:
+    """The first photo's Σ_c IG next to IG averaged over noisy copies (:func:`noisy_ig_map`),
+    whole and as a 56 × 56 centre crop: ``<out>/<name>_ig_noise_average.png``."""
+    from . import viz
+
+    h, w = photos.images.shape[1:3]
+    crop = np.s_[h // 2 - 28:h // 2 + 28, w // 2 - 28:w // 2 + 28]
+    image, plain, noisy = photos.images[0], ig_map[0], noisy_map[0]
+    viz.grid(
+        [[{"data": image, "title": f"input: {photos.top[0][1]}"},
+          _signed(plain, "Σc IG", percentile),
+          _signed(noisy, f"Σc IG, mean of {copies}\nnoisy copies (σ = {spread:g} × range)",
+                  percentile)],
+         [{"data": image[crop], "title": "centre crop"},
+          _signed(plain[crop], "Σc IG", percentile),
+          _signed(noisy[crop], "Σc IG, noisy copies", percentile)]],
+        row_titles=["whole image", "56 × 56 centre"],
+        suptitle=f"{photos.names[0]}: IG and IG averaged over noisy copies ({caption})",
+        panel_size=2.6, path=out / f"{photos.names[0]}_ig_noise_average.png")
+
+
+def faithfulness(table, out, model_name: str, seed: int = 0):
+    """Notebook 02's dataset statistics from the per-sample ``table`` (:func:`part2_setting`):
+    the paired summary per CAM (:func:`by_cam`; each map against its CAM alone, IG alone, the
+    random and constant maps), the direct and product maps' paired differences (``contrasts``)
+    and the ranks; writes ``faithfulness.csv``, ``faithfulness_ranks.csv`` and
+    ``faithfulness.md`` in ``out`` and returns ``(shown, contrasts, ranks)``, ``shown`` the
+    formatted summary."""
+    from . import evaluation, stats
+
+    directions = evaluation.higher_is_better(table)
+    per_cam = by_cam(table)
+    summary = stats.summarise(per_cam, directions, by=("cam",),
+                              baselines=("cam", "ig", "random", "constant"), seed=seed)
+    summary.to_csv(out / "faithfulness.csv", index=False, float_format="%.6g")
+    shown = stats.format_summary(summary)
+    contrasts = summary[summary["method"].isin(["direct", "product"])][
+        ["cam", "method", "metric", "n", "mean", "d_cam", "d_cam_lo", "d_cam_hi", "vs_cam",
+         "d_ig", "d_ig_lo", "d_ig_hi", "vs_ig"]]
+    ranks = stats.rank_table(table, directions, by=(), seed=seed, margin=5e-4)
+    ranks.to_csv(out / "faithfulness_ranks.csv", index=False)
+    (out / "faithfulness.md").write_text(
+        f"# Part 2 maps: deletion and insertion on {table['sample'].nunique()} ImageNet photos "
+        f"({model_name})\n\n" + stats.LEGEND + " Here also ▲/▼cam and ▲/▼i: against the CAM "
+        "alone and IG alone.\n\n" + shown.to_markdown(index=False) + "\n\nPaired differences "
+        "(map − CAM alone, map − IG alone; Holm within each CAM's group):\n\n"
+        + contrasts.to_markdown(index=False, floatfmt=".3f") + "\n\nRanks:\n\n"
+        + ranks.to_markdown(index=False, floatfmt=".3f") + "\n")
+    return shown, contrasts, ranks
