@@ -2,7 +2,10 @@
 different each CAM's map for the top-1 class is from its map for the runner-up class, and
 what its counterfactual map of the top-1 class shows (:func:`class_setting`), with the
 class-agnostic (constant) and chance (random) references; :func:`with_subsets` splits the
-table by how far apart the two classes are."""
+table by how far apart the two classes are, :func:`imagenet_tables`,
+:func:`imagenet_statistics` and :func:`distribution_figure` give what the notebook shows of it.
+The one-photo illustration before it: :func:`cat_dog_classes`, :func:`cat_dog_maps`,
+:func:`cat_dog_figure`, :func:`separation_table`."""
 from __future__ import annotations
 
 from . import studies
@@ -67,6 +70,185 @@ def with_subsets(table, min_probability: float = RUNNER_UP_PROBABILITY):
     scores = table[~table["metric"].isin(need)]
     return pd.concat([scores[scores["sample"].isin(ids)].assign(photos=name)
                       for name, ids in picks.items()], ignore_index=True)
+
+
+
+def photo_ready(path) -> bool:
+    """Whether the cat/dog photo ``path`` exists; if not, says so and how to set another."""
+    if not path.is_file():
+        print(f"SKIPPED: no photo at {path}. Set image_path to a photo with a cat and a dog "
+              "(e.g. the cat_dog.png of the Grad-CAM paper); the rest of the notebook does "
+              "nothing.")
+    return path.is_file()
+
+def cat_dog_classes(probs) -> dict:
+    """One photo's best cat class (ImageNet 281-285) and best dog class (151-268) by the
+    classifier's probabilities ``probs`` (1000,): ``{"cat": index, "dog": index}``."""
+    import numpy as np
+
+    from .imagenet import CAT_CLASSES, DOG_CLASSES
+
+    cat = CAT_CLASSES[int(np.argmax(probs[list(CAT_CLASSES)]))]
+    dog = DOG_CLASSES[int(np.argmax(probs[list(DOG_CLASSES)]))]
+    return {"cat": cat, "dog": dog}
+
+
+def top_classes(zm, probs, classes: dict, top: int = 5) -> str:
+    """The classifier's ``top`` classes of one photo (``probs`` (1, 1000)), one line each
+    ("1. boxer (242): 0.346"), then each of ``classes`` (:func:`cat_dog_classes`) with its
+    probability."""
+    from .imagenet import imagenet_class_names
+
+    names = imagenet_class_names()
+    lines = [f"{rank}. {name} ({i}): {prob:.3f}"
+             for rank, (i, name, prob) in enumerate(zm.decode(probs, top=top)[0], 1)]
+    return "\n".join([*lines, "; ".join(f"best {who} class: {names[c]} ({c}) {probs[0, c]:.3f}"
+                                         for who, c in classes.items())])
+
+
+def cat_dog_maps(zm, x, classes: dict, methods) -> tuple:
+    """Each of ``methods`` at ``zm``'s default layer on the one photo ``x`` (1, H, W, 3), for
+    each of ``classes``: ``(maps, counter)``, ``maps[who, method]`` the map (H, W) and
+    ``counter[who, method]`` the counterfactual map (gradients negated; Score-CAM has none)."""
+    from . import explain
+
+    maps, counter = {}, {}
+    for who, c in classes.items():
+        for m in methods:
+            maps[who, m] = explain(zm.model, x, method=m, layer=zm.default_layer, target=c,
+                                   progress=False)[0]
+            if m != "scorecam":
+                counter[who, m] = explain(zm.model, x, method=m, layer=zm.default_layer,
+                                          target=c, counterfactual=True, progress=False)[0]
+    return maps, counter
+
+
+def cat_dog_figure(zm, image, maps, counter, classes: dict, methods, path=None):
+    """The maps of :func:`cat_dog_maps` over the photo ``image``: rows = each class, then each
+    class's counterfactual map ("against ..."), columns = the photo and each method; saved at
+    ``path`` if given."""
+    from . import viz
+    from .imagenet import imagenet_class_names
+
+    names = imagenet_class_names()
+    rows = [[image] + [viz.overlay(image, maps[who, m]) for m in methods] for who in classes]
+    rows += [[image] + [viz.overlay(image, counter[who, m]) if (who, m) in counter else None
+                        for m in methods] for who in classes]
+    titles = [f"{who}: {names[c]}" for who, c in classes.items()]
+    return viz.grid(rows, row_titles=titles + [f"against {t}" for t in titles],
+                    col_titles=["photo", *methods], panel_size=2.3, dpi=90,
+                    suptitle=f"{zm.name}: maps for the cat and the dog class, and counterfactual "
+                             "maps", path=path)
+
+
+def _separation_row(m: str, maps, counter, top_fraction: float) -> dict:
+    """One method's row of :func:`separation_table`."""
+    from .metrics import peak_distance, top_iou
+
+    row = {"method": m,
+           "IoU cat vs dog": top_iou(maps["cat", m][None], maps["dog", m][None],
+                                     top_fraction)[0],
+           "peak distance cat vs dog": peak_distance(maps["cat", m][None],
+                                                     maps["dog", m][None])[0]}
+    if ("cat", m) in counter:
+        row["IoU dog vs against-cat"] = top_iou(
+            maps["dog", m][None], counter["cat", m][None], top_fraction)[0]
+        row["IoU cat vs against-dog"] = top_iou(
+            maps["cat", m][None], counter["dog", m][None], top_fraction)[0]
+    return row
+
+
+def separation_table(maps, counter, classes: dict, methods, top_fraction: float = TOP_FRACTION):
+    """Per method, how separate the cat's and the dog's maps of :func:`cat_dog_maps` are: the
+    IoU of their top-``top_fraction`` regions (:func:`xai.metrics.top_iou`), the distance of
+    their peaks (:func:`xai.metrics.peak_distance`), each class's map against the other's
+    counterfactual map, and which maps are all zero (``empty maps``)."""
+    import pandas as pd
+
+    separation = pd.DataFrame([_separation_row(m, maps, counter, top_fraction)
+                               for m in methods])
+    separation["empty maps"] = [", ".join(f"{kind} {who}" for kind, d in (("for", maps),
+                                                                         ("against", counter))
+                                          for who in classes if (who, m) in d
+                                          and not d[who, m].any())
+                                or "-" for m in methods]
+    return separation
+
+
+def save_separation(separation, out, image_name: str, model_name: str, classes: dict,
+                    top_fraction: float = TOP_FRACTION) -> None:
+    """:func:`separation_table` as ``separation.csv`` and ``separation.md`` in ``out``, the
+    markdown titled with the photo, the model and the two classes."""
+    from .imagenet import imagenet_class_names
+
+    names = imagenet_class_names()
+    separation.to_csv(out / "separation.csv", index=False)
+    (out / "separation.md").write_text(
+        f"# Cat vs dog maps on {image_name} ({model_name}; cat class {names[classes['cat']]}, "
+        f"dog class {names[classes['dog']]}; top {top_fraction:.0%} regions)\n\n"
+        + separation.to_markdown(index=False, floatfmt=".3f") + "\n")
+
+
+def imagenet_tables(results, profile: str = "offline", smoke: bool = False) -> tuple:
+    """The study's per-sample table on the ImageNet photos (:func:`xai.studies.run_setting`:
+    finished shards are read back) and what the notebook shows of it: ``(table, scored,
+    directions, sizes, empty)``, ``scored`` being :func:`with_subsets` of the table, ``sizes``
+    the photos per subset and method, ``empty`` the empty counterfactual maps per method."""
+    from .evaluation import higher_is_better
+
+    table = studies.run_setting(results, "photos", profile, smoke, progress=not smoke,
+                                study="class_specific")
+    scored = with_subsets(table)
+    directions = higher_is_better(scored)
+    sizes = scored.groupby(["photos", "method"], sort=False)["sample"].nunique().unstack()
+    empty = (table[table["metric"] == "counterfactual_empty"]
+             .groupby("method", sort=False)["value"].agg(photos="size", empty="sum"))
+    return table, scored, directions, sizes, empty
+
+
+def imagenet_statistics(scored, directions, sizes, out, model_name: str) -> tuple:
+    """Per subset: the summary (:func:`xai.stats.summarise`), the ranks
+    (:func:`xai.stats.rank_table`, margin 0.0005) and the paired difference of the
+    counterfactual map's and the top-1 map's IoU with the runner-up's map, written to
+    ``imagenet_separation.csv``, ``_ranks.csv`` and ``.md`` in ``out``: ``(shown, rank_shown,
+    against)``, the summary formatted, the ranks as a grid and the paired differences."""
+    from . import stats
+    from .studies.depth import rank_grid
+
+    summary = stats.summarise(scored, directions, by=("photos",), seed=0)
+    summary.to_csv(out / "imagenet_separation.csv", index=False, float_format="%.6g")
+    shown = stats.format_summary(summary)
+    # is the counterfactual map nearer the runner-up's map than the top-1 map itself is?
+    against = stats.paired_rows(scored, [("counterfactual_iou", "top2_iou")],
+                                by=("photos", "method"), seed=0)
+    against = against[against["n"] > 0].drop(columns=["metric", "control"])
+    ranks = stats.rank_table(scored, directions, by=("photos",), seed=0, margin=5e-4)
+    ranks.to_csv(out / "imagenet_separation_ranks.csv", index=False)
+    rank_shown = rank_grid(ranks, summary, ("photos", "method"))
+    (out / "imagenet_separation.md").write_text(
+        f"# Top-1 vs runner-up maps on the ImageNet photos ({model_name})\n\n"
+        + stats.LEGEND + "\n\nPhotos per subset and method:\n\n"
+        + sizes.reset_index().to_markdown(index=False) + "\n\n"
+        + shown.to_markdown(index=False) + "\n\nRanks (paired intervals; = tied):\n\n"
+        + rank_shown[list(directions)].reset_index().to_markdown(index=False)
+        + "\n\nCounterfactual IoU minus top-1 map IoU with the runner-up's map, paired:\n\n"
+        + against.to_markdown(index=False, floatfmt=".3f") + "\n")
+    return shown, rank_shown, against
+
+
+def distribution_figure(scored, methods, path=None):
+    """The per-photo distributions (:func:`xai.viz.distributions`) of the top-1 and runner-up
+    maps' IoU and rank correlation on all photos, one box per method of ``methods``; saved at
+    ``path`` (90 dpi) if given."""
+    from . import viz
+
+    fig = viz.distributions(
+        scored[scored["photos"] == "all"], ["top2_iou", "top2_rank_correlation"],
+        methods=list(methods),
+        title="Top-1 vs runner-up maps, per photo (box: quartiles; dot: mean)")
+    if path is not None:
+        viz.save(fig, path, dpi=90)
+    return fig
 
 
 #: a manifest's recipe {"study": "class_specific", ...} is rebuilt by :func:`class_setting`
