@@ -1,7 +1,7 @@
 """xai: visual explanations (CAMs, gradients, perturbations) for Keras 3 CNN classifiers."""
 from . import _startup
 
-_startup.offline_keras_home()  # XAI_PROFILE=offline: the local Keras cache, before Keras loads
+_startup.notebook_profile()  # XAI_PROFILE (notebooks): quiet TensorFlow; offline Keras cache
 if _startup.command_line():  # before TensorFlow is imported: no C++ start-up lines
     _startup.import_tensorflow()
 # importing the method modules registers their methods

@@ -17,12 +17,15 @@ _LOG_LINE = re.compile(rb"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
 _ABSL_NOTICE = b"WARNING: All log messages before absl::InitializeLog() is called"
 
 
-def offline_keras_home() -> None:
-    """With ``XAI_PROFILE=offline`` (the notebooks set it from their ``profile`` parameter) and
-    no ``KERAS_HOME``, point Keras at a writable copy of the offline assets' Keras cache
-    (``$XAI_ASSETS/keras_home``, else ``../shared/assets/keras_home`` beside the repository), so
-    the ImageNet weights load without a network. Keras reads KERAS_HOME once, when it is first
-    imported: this runs before, from ``import xai``."""
+def notebook_profile() -> None:
+    """For the study notebooks, which set ``XAI_PROFILE`` from their ``profile`` parameter before
+    ``import xai``: TensorFlow's C++ start-up lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3`` unless
+    set), and with ``XAI_PROFILE=offline`` and no ``KERAS_HOME`` Keras is pointed at a writable
+    copy of the offline assets' Keras cache (``$XAI_ASSETS/keras_home``, else
+    ``../shared/assets/keras_home`` beside the repository), so the ImageNet weights load without
+    a network. Keras and TensorFlow read these once, when first imported: this runs before."""
+    if "XAI_PROFILE" in os.environ:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if os.environ.get("XAI_PROFILE") != "offline" or "KERAS_HOME" in os.environ:
         return
     import shutil

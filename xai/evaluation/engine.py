@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._batching import progress_bar
-from .methods import BASELINES, display_map, explainer, method_specs, passes_table
+from .methods import BASELINES, explainer, method_specs, metric_map, passes_table
 from .metrics import METRICS, Context
 from .shards import (
     COLUMNS,
@@ -31,7 +31,7 @@ from .sources import Source, from_arrays
 
 #: the public names of the engine, with those it re-exports from :mod:`.methods` and
 #: :mod:`.shards` (where they now live)
-__all__ = ["evaluate", "sample_seed", "random_maps", "load_table", "passes_table", "display_map",
+__all__ = ["evaluate", "sample_seed", "random_maps", "load_table", "passes_table", "metric_map",
            "COLUMNS", "BASELINES"]
 
 

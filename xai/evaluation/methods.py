@@ -56,7 +56,7 @@ def method_specs(methods, seed: int) -> list[MethodSpec]:
     return specs
 
 
-def display_map(result, x: np.ndarray) -> np.ndarray:
+def metric_map(result, x: np.ndarray) -> np.ndarray:
     """One map per sample, (N, H, W) / (N, T) float64: a CAM as it is, an attribution (x's
     shape) as |attribution| summed over channels; IG's ``(attr, delta)`` gives attr."""
     a = np.asarray(result[0] if isinstance(result, tuple) else result, np.float64)
@@ -72,8 +72,8 @@ def explainer(spec: MethodSpec, model) -> Callable:
     from .. import explain
 
     if spec.function is not None:
-        return lambda x, t, **kw: display_map(spec.function(model, x, target=t, **kw), x)
-    return lambda x, t, **kw: display_map(explain(model, x, method=spec.name, target=t,
+        return lambda x, t, **kw: metric_map(spec.function(model, x, target=t, **kw), x)
+    return lambda x, t, **kw: metric_map(explain(model, x, method=spec.name, target=t,
                                                   **{**spec.options, **kw}), x)
 
 
