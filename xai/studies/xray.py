@@ -1,9 +1,14 @@
-"""The chest X-ray study (notebook 05): outcome groups, accuracy, regions, where the maps of
-each group point (:func:`region_statistics`), how strong they are (:func:`map_magnitude`),
-and what covering a region does to the decisions (:func:`cover`, :func:`cover_check`)."""
+"""The chest X-ray study (notebook 05): the X-rays and the model (:func:`ready`, :func:`load`),
+outcome groups, accuracy, the most confident X-rays of each group with their maps
+(:func:`group_figures`), regions, where the maps of each group point
+(:func:`region_statistics`, :func:`region_figure`), how strong they are (:func:`map_magnitude`,
+:func:`magnitude_figure`), and what covering a region does to the decisions (:func:`cover`,
+:func:`cover_check`)."""
 from __future__ import annotations
 
 import numpy as np
+
+from .classes import class_accuracy
 
 #: outcome groups of the pneumonia classifier (1 = pneumonia), in the order of 05's tables
 XRAY_GROUPS = ("true positive", "false positive", "true negative", "false negative")
@@ -24,21 +29,10 @@ def xray_groups(y, pred) -> np.ndarray:
 
 def xray_accuracy(y, pred, classes=("NORMAL", "PNEUMONIA")):
     """Per-class recall with the overall accuracy as last row, and the confusion matrix
-    (rows: true class, columns: predicted class, every class shown): ``(recall, confusion)``."""
-    import pandas as pd
-
-    y, pred = np.asarray(y), np.asarray(pred)
-    names = [classes[c] for c in y]
-    recall = (pd.DataFrame({"class": names, "correct": pred == y})
-              .groupby("class", sort=False)
-              .agg(images=("correct", "size"), correct=("correct", "sum"),
-                   recall=("correct", "mean")).reset_index())
-    recall.loc[len(recall)] = ["all (accuracy)", len(y), int((pred == y).sum()),
-                               float((pred == y).mean())]
-    confusion = pd.crosstab(pd.Categorical(names, list(classes)),
-                            pd.Categorical([classes[c] for c in pred], list(classes)),
-                            rownames=["true"], colnames=["predicted"], dropna=False)
-    return recall, confusion
+    (rows: true class, columns: predicted class, every class shown): ``(recall, confusion)``
+    (:func:`xai.studies.classes.class_accuracy`)."""
+    return class_accuracy(y, pred, classes, unit="images", measure="recall",
+                          overall="all (accuracy)")
 
 
 def xray_regions(size, border: float = 0.1, corner: float = 0.2) -> dict:
@@ -212,3 +206,178 @@ def cover_check(y, p, p_covered, threshold: float = 0.5,
                      "to normal": int(((pred == 0) & (before == 1)).sum())})
     return pd.DataFrame(rows)
 
+
+
+def ready(data, model_file, train=None) -> bool:
+    """Whether the X-ray folder ``data`` and a model (the file, or a training folder ``train``)
+    are there; says what is missing and how to get it."""
+    ok = data.is_dir() and (model_file.is_file() or train is not None)
+    if not data.is_dir():
+        print(f"SKIPPED: no chest X-rays at {data}. Set data_path to a folder with NORMAL/ and "
+              "PNEUMONIA/ (e.g. the Kermany chest_xray/test); the rest of the notebook does "
+              "nothing.")
+    elif not ok:
+        print(f"SKIPPED: no model at {model_file}. Set model_path to a saved binary CNN, or "
+              "train_path to a Kermany training folder; the rest of the notebook does nothing.")
+    return ok
+
+
+def load(data, model_file, train=None, per_class=None, epochs: int = 10, seed: int = 0,
+         progress: bool = True, out=None):
+    """The X-rays of ``data`` at 150 × 150 (:func:`xai.data.load_xray`), the model (loaded from
+    ``model_file``, or trained on the folder ``train`` with :func:`xai.train.train_xray` and
+    saved to ``<out>/xray_cnn.keras``) and its P(pneumonia): ``(x, y, names, model, p)``."""
+    import keras
+
+    from ..data import load_xray
+    from ..train import train_xray
+
+    x, y, names = load_xray(data, size=150, max_per_class=per_class)
+    if train is not None:
+        model = train_xray(train, epochs=epochs, seed=seed, verbose=int(progress),
+                           save_to=out / "xray_cnn.keras")
+    else:
+        model = keras.models.load_model(model_file, compile=False)
+    p = model.predict(x, batch_size=64, verbose=0)[:, 0]  # P(pneumonia)
+    print(f"{len(x)} X-rays {x.shape[1:]} ({(y == 0).sum()} normal, {(y == 1).sum()} pneumonia); "
+          f"model: {'trained here' if train is not None else model_file.name}, "
+          f"{model.count_params():,} parameters")
+    return x, y, names, model, p
+
+
+def saturation(p, pred) -> str:
+    """How saturated the sigmoid is on the X-rays called pneumonia: their number, the share
+    with p > 0.99 and the median of p(1 − p) = dp/dz, as one line."""
+    called = p[pred == 1]
+    return (f"predicted pneumonia: {len(called)} X-rays; "
+            f"p > 0.99 for {(called > 0.99).mean():.0%}; "
+            f"median p(1 - p) = dp/dz: {np.median(called * (1 - called)):.4f}")
+
+
+def group_figures(model, x, y, p, group, names, methods, layer, n_show: int, out) -> None:
+    """For the false positives, true positives and true negatives, the ``n_show`` most confident
+    X-rays (highest P(pneumonia); true negatives: lowest) with each method's map of the
+    pneumonia logit at ``layer``: one figure per group, ``<out>/<group>s.png``."""
+    from pathlib import Path
+
+    from .. import explain, viz
+    from ..data import XRAY_CLASSES
+
+    for g, order in (("false positive", -p), ("true positive", -p), ("true negative", p)):
+        idx = [i for i in np.argsort(order, kind="stable") if group[i] == g][:n_show]
+        if not idx:
+            continue
+        shown = {m: explain(model, x[idx], method=m, layer=layer, target=1, progress=False)
+                 for m in methods}
+        rows = [[{"data": x[i], "title": f"{XRAY_CLASSES[y[i]].lower()}, p = {p[i]:.3f}"}]
+                + [viz.overlay(x[i], shown[m][j]) for m in methods] for j, i in enumerate(idx)]
+        viz.grid(rows, row_titles=[Path(names[i]).stem for i in idx],
+                 col_titles=["X-ray", *methods],
+                 suptitle=f"{g}s: maps of the pneumonia logit ({layer})", panel_size=2.2,
+                 dpi=90, path=out / f"{g.replace(' ', '_')}s.png")
+
+
+def layer_maps(model, x, layers, methods, progress: bool = True):
+    """Each method's map of the pneumonia logit at each layer for every X-ray, scaled to [0, 1]
+    per map and unscaled (``normalize=False``): ``(maps, unscaled)``, keyed (layer, method)."""
+    from .. import explain
+
+    maps = {(lay, m): explain(model, x, method=m, layer=lay, target=1, progress=progress)
+            for lay in layers for m in methods}
+    unscaled = {(lay, m): explain(model, x, method=m, layer=lay, target=1, normalize=False,
+                                  progress=progress)
+                for lay in layers for m in methods}
+    return maps, unscaled
+
+
+def flat_counts(magnitude):
+    """The flat maps per (layer, method) and group of :func:`map_magnitude`'s table, one column
+    per group."""
+    return magnitude.pivot_table(index=["layer", "method"], columns="group", values="flat",
+                                 sort=False)[list(XRAY_GROUPS)].astype(int).reset_index()
+
+
+def write_magnitude(magnitude, out, data_name: str) -> None:
+    """:func:`map_magnitude`'s table as ``<out>/map_magnitude.csv`` and ``.md``."""
+    n = int(magnitude.groupby(["layer", "method"], sort=False)["maps"].sum().iloc[0])
+    magnitude.to_csv(out / "map_magnitude.csv", index=False)
+    (out / "map_magnitude.md").write_text(
+        f"# Flat maps and unscaled magnitude ({data_name}, {n} X-rays, pneumonia logit)"
+        "\n\nPer layer, method and group: maps, flat maps (max = min), empty maps (all zero), "
+        "and the mean over maps of each unscaled map's maximum and mean, with 95 % bootstrap "
+        "intervals (lo, hi).\n\n" + magnitude.to_markdown(index=False, floatfmt=".3g") + "\n")
+
+
+def magnitude_figure(magnitude, layers, methods, path=None):
+    """Each unscaled map's maximum, mean per group with its interval: one bar panel per layer
+    (rows) and method (columns), each with its own scale; saved to ``path`` when given."""
+    import matplotlib.pyplot as plt
+
+    from .. import viz
+
+    groups = list(XRAY_GROUPS)
+    fig, axes = plt.subplots(len(layers), len(methods), squeeze=False,
+                             figsize=(2.9 * len(methods), 2.7 * len(layers)))
+    for ax, ((lay, m), t) in zip(axes.flat, magnitude.groupby(["layer", "method"], sort=False)):
+        t = t[t["maps"] > 0]
+        ax.bar(range(len(t)), t["max"], color=[f"C{groups.index(g)}" for g in t["group"]],
+               yerr=[t["max"] - t["max lo"], t["max hi"] - t["max"]], capsize=3)
+        ax.set_xticks(range(len(t)), [g.replace(" ", "\n") for g in t["group"]], fontsize=7)
+        ax.set_title(f"{m} ({lay})", fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("unscaled map maximum", fontsize=8)
+    fig.suptitle("Chest X-rays: how strong the pneumonia logit's maps are, before scaling "
+                 "(mean, 95 % CI)", fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        viz.save(fig, path)
+    return fig
+
+
+def write_regions(region_table, group, out, data_name: str) -> None:
+    """:func:`region_statistics`' table as ``<out>/region_share.csv`` and ``.md``, the latter
+    with the group sizes of ``group``."""
+    group = np.asarray(group)
+    region_table.to_csv(out / "region_share.csv", index=False)
+    (out / "region_share.md").write_text(
+        f"# Map mass and peak by region ({data_name}, {len(group)} X-rays, pneumonia logit)\n\n"
+        "Mean per group over the maps that are not flat (flat maps: `map_magnitude.md`); "
+        "`area` is what a uniform map (or a random peak) scores. FP vs TN: two-sided "
+        "Mann-Whitney U (mass share) or Fisher's exact test (peak inside), raw and "
+        f"Holm-corrected over the table's {region_table['FP vs TN p'].notna().sum()} tests. "
+        "Group sizes: " + ", ".join(f"{g} {int((group == g).sum())}" for g in XRAY_GROUPS)
+        + "\n\n" + region_table.to_markdown(index=False, floatfmt=".3f") + "\n")
+
+
+def region_figure(x, group, gradcam, region_table, layer, path=None):
+    """The mean Grad-CAM ``gradcam`` (one map per X-ray, at ``layer``) of each outcome group
+    over the group's mean X-ray, then both measures of :func:`region_statistics` for Grad-CAM
+    at ``layer`` per region against the uniform map; saved to ``path`` when given."""
+    import matplotlib.pyplot as plt
+
+    from .. import viz
+
+    present = [g for g in XRAY_GROUPS if (group == g).any()]
+    fig, axes = plt.subplots(1, len(present) + 2, figsize=(2.8 * (len(present) + 2), 3.3))
+    for ax, g in zip(axes, present):
+        ax.imshow(x[group == g].mean(axis=0))
+        ax.imshow(gradcam[group == g].mean(axis=0), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(f"{g}s (n = {(group == g).sum()})\nmean Grad-CAM", fontsize=9)
+        ax.axis("off")
+    gc = region_table[(region_table["layer"] == layer) & (region_table["method"] == "gradcam")]
+    for ax, measure in zip(axes[len(present):], ("mass share", "peak inside")):
+        t = gc[gc["measure"] == measure].set_index("region")
+        pos = np.arange(len(t))
+        for k, g in enumerate(present):
+            ax.bar(pos + (k - len(present) / 2 + 0.5) * 0.2, t[g], 0.2, label=g)
+        ax.scatter(pos, t["area"], marker="_", s=700, color="grey", zorder=3, label="uniform map")
+        ax.set_xticks(pos, t.index, fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{measure} (Grad-CAM)", fontsize=9)
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle(f"Chest X-rays: where the pneumonia logit's Grad-CAM lies ({layer})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    if path is not None:
+        viz.save(fig, path)
+    return fig
