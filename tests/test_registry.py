@@ -106,3 +106,12 @@ def test_unknown_options_are_refused_by_passes():
                               keras.layers.Dense(2)])
     with pytest.raises(TypeError, match="no option"):
         xai.metrics.passes(model, "smoothgrad", steps=3)
+
+
+def test_registration_order_is_the_tables_order():
+    """Tables and figures list methods in registration order (the committed evaluation tables
+    too): CAMs, then gradients, then RISE before SISE, as the methods were introduced."""
+    assert list(xai.METHODS) == [
+        "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam",
+        "smooth_gradcam++", "scorecam", "saliency", "smoothgrad", "integrated_gradients",
+        "guided_backprop", "guided_gradcam", "rise", "sise"]
