@@ -1,7 +1,10 @@
 """The settings of notebook 08's evaluation: which model, samples, methods, metrics and
 subsets each setting runs (:func:`evaluation_setting`, :data:`EVALUATION_SETTINGS`,
 :data:`SUBSET_FRACTIONS`), its metric options (:func:`metric_options_for`, shared with the
-photo studies) and what each method costs in passes (:func:`evaluation_costs`)."""
+photo studies) and what each method costs in passes (:func:`evaluation_costs`); and what the
+notebook writes from its per-sample table: the samples per cell (:func:`evaluation_sizes`), the
+report (:func:`evaluation_report`), the ranks and their figure (:func:`evaluation_ranks`,
+:func:`rank_figure`) and the sanity check (:func:`evaluation_sanity`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +46,6 @@ def metric_options_for(images: bool, smoke: bool) -> dict:
             "drop_increase": {"keep": 0.3, **removal},
             "mufidelity": {"n_subsets": 8 if smoke else 32, **removal},
             "max_sensitivity": {"n_perturbations": 2 if smoke else 3}}
-
 
 
 def _cropped_entry(entry: dict) -> dict:
@@ -126,7 +128,6 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
                        "smoke": bool(smoke)}}
 
 
-
 def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=False):
     """Forward and backward passes per sample of every method in each setting
     (:func:`xai.evaluation.passes_table`): the deterministic part of a method's cost."""
@@ -143,3 +144,106 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
     return pd.concat(frames, ignore_index=True)[["setting", "method", "forward", "backward",
                                                  "exact"]]
 
+
+def evaluation_sizes(table):
+    """Samples per setting (rows) and method (columns) of a per-sample table."""
+    return table.groupby(["setting", "method"], sort=False)["sample"].nunique().unstack()
+
+
+def _scored(table):
+    """The rows of ``table`` that are scores, and each score's direction
+    (:func:`xai.evaluation.higher_is_better`; ``flat_map`` is a count, not a score)."""
+    from ..evaluation import higher_is_better
+
+    directions = higher_is_better(table)
+    return table[table["metric"].isin(list(directions))], directions
+
+
+def evaluation_report(table, out, settings=EVALUATION_SETTINGS, profile="offline",
+                      smoke=False, seed=0):
+    """Notebook 08's report from its per-sample table (:func:`xai.studies.run_evaluation`).
+
+    :func:`xai.stats.summarise` of the scores (means, 95 % bootstrap intervals, paired
+    comparisons with the random and constant maps, Holm-corrected per setting) joined with each
+    method's passes per sample (:func:`evaluation_costs`) goes to ``<out>/evaluation.csv``; the
+    samples per cell, :func:`xai.stats.format_summary`'s table, the passes and the count of
+    flat maps (no peak: never a pointing-game hit) to ``<out>/evaluation.md``.
+
+    Returns ``(summary, shown)``: the summary and its Markdown-ready table."""
+    from .. import stats
+
+    out = Path(out)
+    scored, directions = _scored(table)
+    summary = stats.summarise(scored, directions, seed=seed)
+    costs = evaluation_costs(settings, profile, smoke)
+    summary.merge(costs, on=["setting", "method"], how="left").to_csv(
+        out / "evaluation.csv", index=False, float_format="%.6g")
+    shown = stats.format_summary(summary)
+    flat = table[table["metric"] == "flat_map"].pivot_table(index="method", columns="setting",
+                                                            values="value", aggfunc="sum",
+                                                            sort=False)
+    (out / "evaluation.md").write_text(
+        "# Every method on every model\n\n" + stats.LEGEND + "\n\nSamples per setting and "
+        "method:\n\n" + evaluation_sizes(table).to_markdown() + "\n\n"
+        + shown.to_markdown(index=False) + "\n\n## Passes per sample\n\n"
+        + costs.to_markdown(index=False) + "\n\n## Flat maps (no peak: never a pointing-game "
+        "hit)\n\n" + flat.to_markdown() + "\n")
+    return summary, shown
+
+
+def evaluation_ranks(table, out, seed=0, margin=5e-4):
+    """Per setting and metric, the methods' ranks (baselines included; methods that their
+    paired intervals do not separate share a rank, :func:`xai.stats.rank_table`, ``margin``:
+    round-off ties), written to ``<out>/ranks.csv`` and returned."""
+    from .. import stats
+
+    scored, directions = _scored(table)
+    ranks = stats.rank_table(scored, directions, seed=seed, margin=margin)
+    ranks.to_csv(Path(out) / "ranks.csv", index=False)
+    return ranks
+
+
+def rank_figure(ranks):
+    """One heat map per setting of :func:`evaluation_ranks`' table: methods in rows, metrics in
+    columns, each cell its rank (1 = best). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    grid = {name: t.pivot(index="method", columns="metric", values="rank").reindex(
+        t["method"].drop_duplicates()) for name, t in ranks.groupby("setting", sort=False)}
+    fig, axes = plt.subplots(1, len(grid), figsize=(3.4 * len(grid), 7.5), squeeze=False)
+    for ax, (name, r) in zip(axes[0], grid.items()):
+        ax.imshow(r.to_numpy(dtype=float), cmap="Blues_r", aspect="auto", vmin=1, vmax=len(r) + 4)
+        for (i, j), v in np.ndenumerate(r.to_numpy(dtype=float)):
+            if np.isfinite(v):
+                ax.text(j, i, int(v), ha="center", va="center", fontsize=6,
+                        color="white" if v <= len(r) / 3 else "black")
+        ax.set_xticks(range(r.shape[1]), r.columns, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(r)), r.index, fontsize=7)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle("Rank of each method per metric (1 = best; equal numbers: not separated by the "
+                 "paired 95 % intervals)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def evaluation_sanity(out, profile="offline", smoke=False, n_images=4, n_layers=6, seed=0):
+    """Cascading randomisation (Adebayo et al. 2018) of the photo model: its top ``n_layers``
+    randomisable layers (:func:`xai.metrics.randomisable_layers`) re-drawn one after the other,
+    and every method of the "photos with boxes" setting compared with the trained model's maps
+    on that setting's first ``n_images`` photos (:func:`xai.metrics.sanity_curves`). Writes
+    ``<out>/sanity_curves.csv`` and the last step's verdicts
+    (:func:`xai.metrics.sanity_verdict`) to ``<out>/sanity_last_step.csv``.
+
+    Returns ``(curves, last, layers)``: the curves, the verdicts and the randomised layers,
+    top first."""
+    from .. import metrics
+
+    out = Path(out)
+    s = evaluation_setting("photos with boxes", profile, smoke)
+    x_sanity = s["data"].subset(s["data"].ids[:n_images]).load(np.arange(n_images))
+    top = list(reversed(metrics.randomisable_layers(s["model"])))[:n_layers]
+    curves = metrics.sanity_curves(s["model"], x_sanity, s["methods"], layers=top, seed=seed)
+    curves.to_csv(out / "sanity_curves.csv", index=False)
+    last = metrics.sanity_verdict(curves)
+    last.to_csv(out / "sanity_last_step.csv")
+    return curves, last, top

@@ -1,7 +1,11 @@
 """Part 1's masked re-classification: its setting (:func:`part1_setting`: architectures,
 CAMs, threshold), the paired statistics of each CAM against its same-area controls
-(:func:`part1_summary`) and their Markdown table (:func:`format_part1`, :data:`PART1_LEGEND`)."""
+(:func:`part1_summary`) and their Markdown table (:func:`format_part1`, :data:`PART1_LEGEND`);
+for notebook 01, its photos (:func:`part1_photos`), the panels of its per-photo figures
+(:func:`part1_panels`) and its 1000-photo table written to disk (:func:`part1_table`)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +28,6 @@ PART1_LEGEND = (
     "bootstrap interval], Wilcoxon signed-rank p Holm-corrected over every comparison of the "
     "table, and the verdict: better or worse needs p < 0.05 and an interval that excludes 0, "
     "else within noise.")
-
 
 
 def part1_setting(name: str, profile: str = "offline", smoke: bool = False) -> dict:
@@ -126,3 +129,104 @@ def format_part1(summary, digits: int = 3):
                                       f"{r['vs_' + c]}" for c in ("random", "centre")}})
     return pd.DataFrame(rows)
 
+
+def part1_photos(folder=None, assets_images=None, smoke: bool = False) -> dict:
+    """Notebook 01's photos by name, uint8 RGB at their own size.
+
+    With ``folder`` None: scikit-image's chelsea, coffee and astronaut (bundled) and the
+    ``*.jpg`` of ``assets_images`` (the offline assets' Pascal VOC photos; none when the folder
+    is missing); else every image file of ``folder`` (:data:`xai.data.IMAGE_EXTENSIONS`).
+    ``smoke``: the first two."""
+    from .. import data
+
+    if folder is None:
+        photos = data.sample_images()
+        originals = {name: photos[name] for name in ("chelsea", "coffee", "astronaut")}
+        if assets_images is not None:
+            originals.update({p.stem: data.load_image(p)
+                              for p in sorted(Path(assets_images).glob("*.jpg"))})
+    else:
+        originals = {p.stem: data.load_image(p)
+                     for p in sorted(Path(folder).expanduser().iterdir())
+                     if p.suffix.lower() in data.IMAGE_EXTENSIONS}
+    if smoke:
+        originals = dict(list(originals.items())[:2])
+    return originals
+
+
+def part1_panels(originals: dict, architectures, methods=PART1_METHODS,
+                 threshold: float = PART1_THRESHOLD, smooth_n: int = 25, seed: int = 0,
+                 model_options: dict | None = None) -> tuple[dict, dict]:
+    """The panels of notebook 01's two figures per photo, one row per architecture.
+
+    Per architecture (:func:`xai.models.load` with ``model_options[arch]``): each photo's
+    centre square resized to the input size (area interpolation), its top-1 class, each of
+    ``methods`` for that class at the default layer (Smooth Grad-CAM++ with ``smooth_n`` noisy
+    copies and ``seed``), then the photo with only the pixels where that CAM ≥ ``threshold``
+    (the others black) classified again: the class is "kept" when the top-1 class is the same.
+
+    Returns
+    -------
+    cam_rows, masked_rows : dict
+        Per photo name, a list of rows of :func:`xai.viz.grid` panels: the input titled with
+        its class and probability followed by each CAM's overlay; each masked photo titled with
+        its new class, probability and "(kept)" or "(lost)".
+    """
+    from .. import data, explain, models, scores, viz
+
+    names = list(originals)
+    options = {"smooth_gradcam++": {"n": smooth_n, "seed": seed}}
+    cam_rows = {name: [] for name in names}  # per image, one row of panels per classifier
+    masked_rows = {name: [] for name in names}
+    for arch in architectures:
+        zm = models.load(arch, **(model_options or {}).get(arch, {}))
+        x_img = viz.resize([data.centre_crop(im) for im in originals.values()], zm.input_size,
+                           "area")  # uint8 (N, H, W, 3), the centre square of each photo
+        x = zm.preprocess(x_img)
+        before = [top[0] for top in zm.decode(scores.class_scores(zm.model, x, "probability"),
+                                              top=1)]
+        cams = {m: explain(zm.model, x, method=m, layer=zm.default_layer, **options.get(m, {}))
+                for m in methods}
+        for i, name in enumerate(names):
+            cam_rows[name].append([{"data": x_img[i],
+                                    "title": f"{before[i][1]} {before[i][2]:.2f}"}]
+                                  + [viz.overlay(x_img[i], cams[m][i]) for m in methods])
+            masked_rows[name].append([])
+        for m in methods:
+            masked = np.where((cams[m] >= threshold)[..., None], x_img, 0).astype(np.uint8)
+            probs = scores.class_scores(zm.model, zm.preprocess(masked), "probability")
+            after = [top[0] for top in zm.decode(probs, top=1)]
+            for i, name in enumerate(names):
+                verdict = "kept" if after[i][0] == before[i][0] else "lost"
+                masked_rows[name][-1].append(
+                    {"data": masked[i], "title": f"{after[i][1]} {after[i][2]:.2f} ({verdict})"})
+        print(f"{arch}: done")
+    return cam_rows, masked_rows
+
+
+def part1_table(results, architectures, profile: str = "offline", smoke: bool = False,
+                out=None):
+    """Part 1's masked re-classification on the 1000 photos, per architecture
+    (:func:`part1_setting`, run by :func:`xai.studies.run_setting` into
+    ``<results>/part1/samples/<arch>``: only missing shards are computed), its statistics
+    (:func:`part1_summary`) written to ``<out>/masked_reclassification.csv`` and its table
+    (:func:`format_part1`, with :data:`PART1_LEGEND`) to ``masked_reclassification.md``;
+    ``out`` defaults to ``<results>/part1``.
+
+    Returns ``(table, summary, shown)``: the per-sample table with a ``setting`` column, the
+    summary and the Markdown-ready table."""
+    import pandas as pd
+
+    from .runs import run_setting
+
+    out = Path(results) / "part1" if out is None else Path(out)
+    table = pd.concat([run_setting(results, arch, profile, smoke, study="part1")
+                       for arch in architectures], ignore_index=True)
+    summary = part1_summary(table)
+    shown = format_part1(summary)
+    (out / "masked_reclassification.md").write_text(
+        f"# Masked re-classification (CAM ≥ {PART1_THRESHOLD}), "
+        f"{table['sample'].nunique()} ImageNet photos\n\n"
+        + shown.to_markdown(index=False) + "\n\n" + PART1_LEGEND + "\n")
+    summary.to_csv(out / "masked_reclassification.csv", index=False)
+    return table, summary, shown
