@@ -27,7 +27,7 @@ class Study:
         """A path parameter (relative to notebooks/, ``~`` expanded), or ``default`` under the
         offline assets when the parameter is empty."""
         if value:
-            return (self.notebooks / value).expanduser().resolve()
+            return (self.notebooks / Path(value).expanduser()).resolve()
         return self.assets / default
 
 
