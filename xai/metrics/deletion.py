@@ -4,10 +4,7 @@ order of decreasing saliency and integrate the target score's curve.
 :func:`deletion_auc` / :func:`insertion_auc` take maps (from :func:`xai.explain` or anywhere
 else) and a model, and return NumPy numbers.
 
-Map shapes. For inputs ``x`` of shape (N, H, W, C) a map is (N, H, W) and the same mask applies
-to every channel; for signals (N, T, C) a map is (N, T). A map with ``x``'s full shape (an
-attribution) is first reduced over channels by the mean. Points are ranked by decreasing map
-value; ties keep their order of position (row-major). Maps with NaN or inf are refused.
+Map shapes, the ranking of points and its ties are those of :mod:`.confidence`.
 """
 from __future__ import annotations
 
