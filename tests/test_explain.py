@@ -11,7 +11,7 @@ import xai
 from helpers import acts_and_grads, gap_net
 
 CAMS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "hirescam",
-        "eigencam", "scorecam")
+        "eigencam", "scorecam", "finercam", "shapleycam", "reciprocam")
 GRADIENTS = ("saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
              "guided_gradcam")
 FAST = {"smooth_gradcam++": {"n": 3, "seed": 0}, "smoothgrad": {"n": 3, "seed": 0},
@@ -27,7 +27,8 @@ EXPORTED = {"gradcam": xai.weighted_cam, "smooth_gradcam++": xai.smooth_gradcamp
             "scorecam": xai.scorecam, "saliency": xai.saliency, "smoothgrad": xai.smoothgrad,
             "integrated_gradients": xai.integrated_gradients,
             "guided_backprop": xai.guided_backprop, "guided_gradcam": xai.guided_gradcam,
-            "rise": xai.rise, "sise": xai.sise}
+            "rise": xai.rise, "sise": xai.sise, "finercam": xai.finercam,
+            "shapleycam": xai.shapleycam, "reciprocam": xai.reciprocam}
 
 
 @pytest.mark.parametrize("method", list(EXPORTED))
@@ -74,7 +75,8 @@ def test_every_method_on_the_old_h5_mnist1d_model(mnist1d_seed_model, signals, m
 
 @pytest.mark.parametrize("method", ("gradcam", "gradcam++", "layercam", "xgradcam", "hirescam",
                                     "scorecam", "integrated_gradients", "rise",
-                                    "smooth_gradcam++"))
+                                    "smooth_gradcam++", "finercam", "shapleycam",
+                                    "reciprocam"))
 def test_batched_equals_looped_with_per_sample_targets(method):
     net = gap_net(seed=11)
     x = np.random.default_rng(5).normal(size=(4, 12, 12, 3)).astype(np.float32)

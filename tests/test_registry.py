@@ -110,8 +110,9 @@ def test_unknown_options_are_refused_by_passes():
 
 def test_registration_order_is_the_tables_order():
     """Tables and figures list methods in registration order (the committed evaluation tables
-    too): CAMs, then gradients, then RISE before SISE, as the methods were introduced."""
+    too): CAMs, then gradients, then RISE before SISE, then the newer CAMs, as the methods
+    were introduced."""
     assert list(xai.METHODS) == [
         "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam",
         "smooth_gradcam++", "scorecam", "saliency", "smoothgrad", "integrated_gradients",
-        "guided_backprop", "guided_gradcam", "rise", "sise"]
+        "guided_backprop", "guided_gradcam", "rise", "sise", "finercam", "reciprocam", "shapleycam"]

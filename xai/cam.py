@@ -168,7 +168,7 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
     """Score-CAM (Wang et al., 2020): each upsampled, min-max-normalised channel A^k masks the
     input; w = softmax_k(S(x ⊙ M^k)); map = ReLU(Σ_k w_k A^k). Masked passes are batched."""
     probe, x, targets = _setup(model, x, layer, target, score)
-    A, targets = _activations(probe, x, targets)
+    A, targets = activations(probe, x, targets)
     fn = probes.compiled(probe, ("masked", score), _masked_scores, score=score,
                          scorer=probes.build_probe(model, None))
     maps = []
@@ -183,10 +183,12 @@ def scorecam(model, x, layer=None, target=None, score="logit", normalize=True, u
     return finish(tf.stack(maps), _out_size(x, upsample), normalize).numpy()
 
 
-def _activations(probe, x, targets, batch_size=32):
+def activations(probe: probes.Probe, x, targets, batch_size=32, progress=False):
+    """A (N, *s, K) of the probe's layer and the resolved targets (each -1: the top-1 of z),
+    ``batch_size`` samples a pass (Score-CAM, Recipro-CAM)."""
     fn = probes.compiled(probe, ("acts",), _acts, probe=probe)
-    parts = [fn(x[i:i + batch_size], targets[i:i + batch_size])
-             for i in range(0, int(x.shape[0]), batch_size)]
+    parts = [fn(x[s], targets[s]) for s in chunks(len(targets), batch_size, progress,
+                                                    "activations")]
     return tf.concat([p[0] for p in parts], 0), np.concatenate([p[1].numpy() for p in parts])
 
 

@@ -196,6 +196,16 @@ def _shared_rebuild(layer, input_shape, **changes):
     return rebuilt
 
 
+def logit_head(model) -> tuple | None:
+    """(path to the model's final layer, a linear version of it on the same weights) when the
+    model ends in a softmax/sigmoid: the swap :func:`build_probe` makes so that z are logits
+    (:mod:`xai.tail` makes it too); None when there is no such final activation."""
+    final = layers.final_layer_path(model)
+    if not final or _activation_name(final[-1]) is None:
+        return None
+    return final, _linear_version(final[-1], tuple(_input_shape_of(final[-1])))
+
+
 @dataclass(frozen=True)
 class Probe:
     """Cached forward pass: ``model(x)`` → [A, z] (or → z without a layer), float32.
@@ -233,13 +243,10 @@ def build_probe(model, path: tuple | None, guided: bool = False) -> Probe:
     key = (tuple(id(layer) for layer in path) if path else None, guided)
     if key in cache:
         return cache[key]
+    head, inside = logit_head(model), ()
+    act = _activation_name(head[0][-1]) if head else None
     final = layers.final_layer_path(model)
-    act = _activation_name(final[-1]) if final else None
-    head, inside = None, ()
-    if act is not None:
-        last = final[-1]
-        head = (final, _linear_version(last, tuple(_input_shape_of(last))))
-    elif final:
+    if head is None and final:
         act, inside = _softmax_inside(model, final)
     probe_model, binary = _probe_model(model, path, head, guided)
     probe = Probe(probe_model, path, act, binary, {}, inside)
