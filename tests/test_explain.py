@@ -11,11 +11,12 @@ import xai
 from helpers import acts_and_grads, gap_net
 
 CAMS = ("gradcam", "gradcam++", "smooth_gradcam++", "xgradcam", "layercam", "hirescam",
-        "eigencam", "scorecam", "finercam", "shapleycam", "reciprocam")
+        "eigencam", "scorecam", "finercam", "shapleycam", "reciprocam", "opticam")
 GRADIENTS = ("saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
              "guided_gradcam")
 FAST = {"smooth_gradcam++": {"n": 3, "seed": 0}, "smoothgrad": {"n": 3, "seed": 0},
-        "integrated_gradients": {"steps": 8}, "rise": {"n_masks": 64, "seed": 0}}
+        "integrated_gradients": {"steps": 8}, "rise": {"n_masks": 64, "seed": 0},
+        "opticam": {"iterations": 5}}
 
 
 def test_methods_registry_is_complete():
@@ -28,7 +29,8 @@ EXPORTED = {"gradcam": xai.weighted_cam, "smooth_gradcam++": xai.smooth_gradcamp
             "integrated_gradients": xai.integrated_gradients,
             "guided_backprop": xai.guided_backprop, "guided_gradcam": xai.guided_gradcam,
             "rise": xai.rise, "sise": xai.sise, "finercam": xai.finercam,
-            "shapleycam": xai.shapleycam, "reciprocam": xai.reciprocam}
+            "shapleycam": xai.shapleycam, "reciprocam": xai.reciprocam,
+            "opticam": xai.opticam}
 
 
 @pytest.mark.parametrize("method", list(EXPORTED))
@@ -76,7 +78,7 @@ def test_every_method_on_the_old_h5_mnist1d_model(mnist1d_seed_model, signals, m
 @pytest.mark.parametrize("method", ("gradcam", "gradcam++", "layercam", "xgradcam", "hirescam",
                                     "scorecam", "integrated_gradients", "rise",
                                     "smooth_gradcam++", "finercam", "shapleycam",
-                                    "reciprocam"))
+                                    "reciprocam", "opticam"))
 def test_batched_equals_looped_with_per_sample_targets(method):
     net = gap_net(seed=11)
     x = np.random.default_rng(5).normal(size=(4, 12, 12, 3)).astype(np.float32)

@@ -323,7 +323,8 @@ def mixed_net(seed):
 
 
 OPTIONS = {"smooth_gradcam++": {"n": 4, "seed": 0}, "smoothgrad": {"n": 4, "seed": 0},
-           "integrated_gradients": {"steps": 8}, "rise": {"n_masks": 64, "seed": 0}}
+           "integrated_gradients": {"steps": 8}, "rise": {"n_masks": 64, "seed": 0},
+           "opticam": {"iterations": 5}}
 
 
 @pytest.mark.parametrize("method", list(xai.METHODS))

@@ -48,7 +48,8 @@ def counted():
 #: smaller options for the methods whose defaults make many passes; every other registered
 #: method is counted with its defaults, so a newly registered method is checked here too
 SMALL = {"smoothgrad": {"n": 3, "seed": 0}, "smooth_gradcam++": {"n": 3, "seed": 0},
-         "integrated_gradients": {"steps": 5}, "rise": {"n_masks": 7, "seed": 0, "batch_size": 4}}
+         "integrated_gradients": {"steps": 5}, "rise": {"n_masks": 7, "seed": 0, "batch_size": 4},
+         "opticam": {"iterations": 3}}
 #: SISE's count is an upper bound (test below)
 CASES = [(name, SMALL.get(name, {})) for name in xai.METHODS if name != "sise"]
 

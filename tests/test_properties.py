@@ -16,7 +16,8 @@ from helpers import conv1d_net, gap_net  # noqa: E402
 BOUNDED = settings(max_examples=150, derandomize=True, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 CHEAP = {"smooth_gradcam++": {"n": 2}, "smoothgrad": {"n": 2}, "integrated_gradients":
-         {"steps": 4}, "rise": {"n_masks": 4}, "scorecam": {}, "sise": {}}
+         {"steps": 4}, "rise": {"n_masks": 4}, "scorecam": {}, "sise": {},
+         "opticam": {"iterations": 3}}
 MODELS = {}
 
 

@@ -115,4 +115,5 @@ def test_registration_order_is_the_tables_order():
     assert list(xai.METHODS) == [
         "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam",
         "smooth_gradcam++", "scorecam", "saliency", "smoothgrad", "integrated_gradients",
-        "guided_backprop", "guided_gradcam", "rise", "sise", "finercam", "reciprocam", "shapleycam"]
+        "guided_backprop", "guided_gradcam", "rise", "sise", "finercam", "opticam", "reciprocam",
+        "shapleycam"]

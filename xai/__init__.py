@@ -13,6 +13,7 @@ from .perturbation import rise, sise
 # isort: split
 # the newer methods, registered after the others (committed tables follow the registry's order)
 from .finercam import finercam
+from .opticam import opticam
 from .reciprocam import reciprocam
 from .shapleycam import shapleycam
 
@@ -22,7 +23,8 @@ METHODS = REGISTRY
 
 __all__ = ["explain", "METHODS", "MAP_METHODS", "weighted_cam", "smooth_gradcampp", "scorecam",
            "saliency", "smoothgrad", "integrated_gradients", "guided_backprop",
-           "guided_gradcam", "rise", "sise", "finercam", "reciprocam", "shapleycam"]
+           "guided_gradcam", "rise", "sise", "finercam", "opticam", "reciprocam",
+           "shapleycam"]
 __version__ = "0.1.0"
 
 #: submodules reachable as ``xai.<name>`` after ``import xai``, imported on first use (so
