@@ -98,6 +98,7 @@ bench: env
 	$(VENV)/bin/python bench/memory.py
 	bench/.venv/bin/python bench/cold.py
 	$(VENV)/bin/python bench/engine.py
+	$(VENV)/bin/python bench/ig_auto.py
 	$(VENV)/bin/python tools/readme_tables.py
 
 clean:
