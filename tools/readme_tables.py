@@ -79,7 +79,8 @@ def performance_section(text: str) -> str:
     """The README's performance section (between the markers) for bench/results.md ``text``."""
     tables = parse_results(text)
     run = re.search(r" on (\d{4}-\d\d-\d\d \d\d:\d\d), ([^;]+);", text)
-    versions = re.findall(r"\b(tensorflow|tf-keras-vis|xplique) (\d+(?:\.\w+)*)", text)
+    versions = dict.fromkeys(re.findall(r"\b(tensorflow|tf-keras-vis|xplique) (\d+(?:\.\w+)*)",
+                                        text))  # each once: several parts name the versions
     intro = "Ratios of xai's median time to the reference's, from the `bench/results.md` run"
     if run:
         setup = [run[2], ", ".join(f"{k} {v}" for k, v in versions)]
