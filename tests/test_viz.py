@@ -179,11 +179,15 @@ def test_library_does_not_force_a_backend():
 def test_all_lists_every_public_name():
     """xai.viz.__all__ names every public function and constant of the package's modules, each
     reachable as xai.viz.<name>."""
+    import importlib
     import inspect
-    import sys
+    import pkgutil
     defined = {}
-    for module in ("xai.viz.display", "xai.viz.figures", "xai.viz.saving"):
-        for name, value in vars(sys.modules[module]).items():
+    modules = [f"xai.viz.{m.name}" for m in pkgutil.iter_modules(viz.__path__)
+               if not m.name.startswith("_")]
+    assert {"xai.viz.display", "xai.viz.figures", "xai.viz.saving"} <= set(modules)
+    for module in modules:
+        for name, value in vars(importlib.import_module(module)).items():
             if not name.startswith("_") and (name.isupper()
                                              or getattr(value, "__module__", None) == module):
                 defined[name] = value

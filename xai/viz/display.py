@@ -159,3 +159,14 @@ def display_map(result, returns="map", percentile=99.0):
     a = np.where(np.isfinite(a), a, 0.0)
     return np.clip(a, 0.0, 1.0).astype(np.float32)
 
+
+
+def colormap_stops(cmap=MAP_CMAP, n=17) -> list:
+    """``n`` colours of the OpenCV colormap :func:`overlay` uses, as "#rrggbb" for the values
+    0, 1/(n − 1), …, 1: a colour bar drawn elsewhere (the demo page's CSS gradient) then
+    matches the overlays exactly."""
+    if int(n) < 2:
+        raise ValueError(f"n must be at least 2 (both ends of the colour bar), got {n}")
+    ramp = np.linspace(0.0, 1.0, int(n), dtype=np.float32)[None]
+    rgb = overlay(np.zeros((1, int(n), 3), np.uint8), ramp, cmap, alpha=1.0)[0]
+    return ["#{:02x}{:02x}{:02x}".format(*c) for c in rgb.tolist()]

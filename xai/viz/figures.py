@@ -1,5 +1,5 @@
 """Matplotlib figures: signed (diverging) maps, grids of images and maps, 1-D signal strips, the
-faithfulness, distribution and sanity-check figures.
+faithfulness and distribution figures (the sanity-check figure: :mod:`xai.viz.sanity`).
 
 Figures are made with ``matplotlib.pyplot``, so they show inline in Jupyter; in a script with no
 display matplotlib falls back to its "Agg" backend by itself (the backend is never forced here).
@@ -10,16 +10,24 @@ import numpy as np
 
 from ._arrays import _as_uint8_image, _symmetric_limit
 from .display import DIVERGING_CMAP, MAP_CMAP
+from .labels import metric_label
 from .saving import save
 
+#: colour-bar labels: a signed map (white = 0) and a map ≥ 0 such as a CAM
+_SIGNED_LABEL = "attribution (+ red, − blue)"
+_MAP_LABEL = "map value (0 = low)"
 
-def _colorbar(ax, im):
-    return ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+
+def _colorbar(ax, im, label):
+    cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    cb.set_label(label, fontsize=7)
+    cb.ax.tick_params(labelsize=7)
+    return cb
 
 
 # --------------------------------------------------------------------------- drawing
 def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=None,
-              percentile=None, vmin=None):
+              percentile=None, vmin=None, cbar_label=_SIGNED_LABEL):
     """Show a signed 2-D map centred at 0 with a symmetric range ±max|a|.
 
     Parameters
@@ -41,6 +49,8 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
         cannot reach −vmax, e.g. the indirect overlay's [−(1 − α), 1]: a value keeps the
         colour it has on the ±vmax scale (white at 0), and the colorbar covers only what the
         map can take.
+    cbar_label : str
+        The colour bar's label.
 
     Returns
     -------
@@ -68,8 +78,7 @@ def diverging(ax, attr2d, title=None, cmap=DIVERGING_CMAP, colorbar=True, vmax=N
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar:
-        cb = _colorbar(ax, im)
-        cb.ax.tick_params(labelsize=7)
+        _colorbar(ax, im, cbar_label)
     return im
 
 
@@ -99,7 +108,7 @@ def _panel(panel):
 
 
 def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size=2.4,
-         suptitle=None, dpi=120):
+         suptitle=None, dpi=120, overlay_colorbar=None):
     """A figure of images and maps, one row per list.
 
     Parameters
@@ -108,8 +117,10 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
         Each panel is an array -- RGB (H, W, 3) shown as is, a 2-D map shown with "jet" on
         [0, max(1, max)] or, if it has negative values, with :func:`diverging` -- or a dict
         ``{"data": array, "title": str, "kind": "rgb" | "map" | "diverging", "cmap": str,
-        "colorbar": bool, "vmax": float, "vmin": float, "percentile": float}`` (the last
-        three as in :func:`diverging`), or None for an empty cell. Rows may have different lengths.
+        "colorbar": bool, "cbar_label": str, "vmax": float, "vmin": float, "percentile": float,
+        "note": str}`` (the vmax, vmin and percentile as in :func:`diverging`; a note is written
+        across the panel, e.g. "empty map"), or None for an empty cell. Rows may have different
+        lengths.
     row_titles, col_titles : list of str, optional
         Written left of each row and above each column.
     path : str or Path, optional
@@ -118,6 +129,9 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
         Inches per panel.
     suptitle : str, optional
     dpi : int
+    overlay_colorbar : str, optional
+        If given, one colour bar right of the grid with this label, for the panels made with
+        :func:`overlay` (RGB panels do not carry their colormap): :data:`MAP_CMAP` on [0, 1].
 
     Returns
     -------
@@ -151,13 +165,17 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
             elif p["kind"] == "diverging":
                 diverging(ax, p["data"], cmap=p.get("cmap", DIVERGING_CMAP),
                           colorbar=p.get("colorbar", True), vmax=p.get("vmax"),
-                          percentile=p.get("percentile"), vmin=p.get("vmin"))
+                          percentile=p.get("percentile"), vmin=p.get("vmin"),
+                          cbar_label=p.get("cbar_label", _SIGNED_LABEL))
             else:
                 d = np.asarray(p["data"], dtype=np.float32)
                 im = ax.imshow(d, cmap=p.get("cmap", MAP_CMAP), vmin=0.0,
                                vmax=max(1.0, float(np.nanmax(d, initial=0.0))))
                 if p.get("colorbar", False):
-                    _colorbar(ax, im).ax.tick_params(labelsize=7)
+                    _colorbar(ax, im, p.get("cbar_label", _MAP_LABEL))
+            if p is not None and p.get("note"):
+                ax.text(0.5, 0.5, p["note"], transform=ax.transAxes, ha="center", va="center",
+                        fontsize=9, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
             if title:
                 ax.set_title(title, fontsize=9)
             if j == 0 and row_titles is not None and row_titles[i]:
@@ -165,12 +183,17 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    if overlay_colorbar:
+        from matplotlib.cm import ScalarMappable
+        bar = fig.colorbar(ScalarMappable(cmap=MAP_CMAP), ax=fig.axes, fraction=0.02, pad=0.01)
+        bar.set_label(overlay_colorbar)
     if path is not None:
         save(fig, path, dpi=dpi)
     return fig
 
 
-def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, colorbar=True):
+def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, colorbar=True,
+                 cbar_label=None):
     """Draw a 1-D signal as a line coloured by an explanation map, with a heat strip under it.
 
     Parameters
@@ -186,6 +209,9 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
     strip : bool
         Also draw the map as a band of colour under the signal.
     colorbar : bool
+    cbar_label : str, optional
+        The colour bar's label (default: "map value (0 = low)" or, for a signed map,
+        "attribution (+ red, − blue)").
 
     Returns
     -------
@@ -202,7 +228,8 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
         raise ValueError(f"map has {len(m)} points for a signal of {len(s)}; upsample the map "
                          "to the signal length first")
     t = np.arange(len(s), dtype=np.float32)
-    if m.min(initial=0.0) < 0:
+    signed = m.min(initial=0.0) < 0
+    if signed:
         v = _symmetric_limit(m)
         norm, cmap = Normalize(-v, v), cmap or DIVERGING_CMAP
     else:
@@ -228,7 +255,7 @@ def signal_strip(ax, signal_1d, map_1d, title=None, cmap=None, strip=True, color
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar:
-        _colorbar(ax, lc).ax.tick_params(labelsize=7)
+        _colorbar(ax, lc, cbar_label or (_SIGNED_LABEL if signed else _MAP_LABEL))
     return lc
 
 
@@ -268,12 +295,12 @@ def faithfulness_figure(result, unit="points", title=None):
         row[1].set(title=f"{prefix}Increase in Confidence (higher is better)",
                    xlabel=f"fraction of {unit} kept", ylabel="increase", ylim=(0, 1))
         pos = np.arange(len(auc))
-        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="deletion (lower is better)",
+        row[2].bar(pos - 0.2, auc["deletion_auc"], 0.4, label="Deletion (lower is better)",
                    yerr=_error_bars(auc, "deletion_auc"), capsize=2)
-        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="insertion (higher is better)",
+        row[2].bar(pos + 0.2, auc["insertion_auc"], 0.4, label="Insertion (higher is better)",
                    yerr=_error_bars(auc, "insertion_auc"), capsize=2)
         row[2].set_xticks(pos, auc["method"], rotation=30, ha="right")
-        row[2].set(title=f"{prefix}deletion / insertion AUC", ylabel="AUC (probability)",
+        row[2].set(title=f"{prefix}Deletion AUC / Insertion AUC", ylabel="AUC (probability)",
                    ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))  # room for the legend
         row[0].legend(fontsize=8)
         row[2].legend(fontsize=8, loc="upper center", ncol=2)
@@ -302,38 +329,10 @@ def distributions(table, metrics, methods=None, title=None):
                               "markeredgecolor": "black", "markersize": 4})
         ax.set_xticks(np.arange(1, len(methods) + 1),
                       [f"{m}\nn={len(v)}" for m, v in zip(methods, values)], fontsize=7)
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(metric_label(metric), fontsize=9)
+        ax.set_ylabel("value per sample", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def sanity_figure(curves, layers):
-    """The cascading-randomisation curves of :func:`xai.metrics.sanity_curves`: |Spearman| and
-    SSIM of each method's maps against the trained model's after each randomised layer, one
-    line per method, labelled at its end (the signed Spearman repeats |Spearman| for CAMs,
-    which are ≥ 0, so it is left out)."""
-    import matplotlib.pyplot as plt
-
-    methods = list(dict.fromkeys(curves["method"]))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
-    for ax, metric in zip(axes, ("spearman_abs", "ssim")):
-        for i, m in enumerate(methods):
-            c = curves[(curves["method"] == m) & (curves["metric"] == metric)]
-            ax.plot(c["step"], c["mean"], marker="os^Dv"[i % 5], ms=3, lw=1.2,
-                    color=plt.cm.tab20(i / max(1, len(methods) - 1)), label=m)
-        ax.set_xticks(range(len(layers) + 1), ["none", *layers], rotation=60, ha="right",
-                      fontsize=7)
-        ax.set_xlabel("randomised down to layer (cumulative)", fontsize=8)
-        ax.set_title({"spearman_abs": "|Spearman| rank correlation", "ssim": "SSIM"}[metric],
-                     fontsize=9)
-        ax.axhline(0.5, color="grey", lw=0.6, ls="--")
-        ax.axhline(0, color="grey", lw=0.5)
-    axes[0].set_ylabel("similarity to the trained model's maps")
-    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle("Sanity check: maps while the top layers are randomised (dashed: the 0.5 "
-                 "fail line)", fontsize=10)
     fig.tight_layout()
     return fig
