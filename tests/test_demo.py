@@ -1,8 +1,11 @@
 """The browser demo (xai/demo.py) in a real browser: headless Chromium (Debian's chromium and
-chromium-driver) drives the page served on a free local port, uploads a photo, explains two
-classes and checks that the overlays appear and differ; the X-ray tab explains an X-ray."""
+chromium-driver) drives the page served on a free local port, uploads a photo (the sample
+selector then names the upload), explains two classes and checks that the overlays appear and
+differ and that the map's colour bar is shown, labelled, in the overlay's colours; the X-ray tab
+explains an X-ray."""
 import base64
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -97,8 +100,12 @@ def test_upload_explain_two_classes_and_the_xray_tab(server, browser, tmp_path):
     wait(browser, lambda: browser.find_element("tag name", "body").get_attribute("data-ready"))
     photo = tmp_path / "cat_dog.png"
     shutil.copy(ASSETS / "images" / "cat_dog.png", photo)
+    sample = Select(browser.find_element("id", "sample"))
+    assert sample.first_selected_option.text != "(uploaded: cat_dog.png)"
     browser.find_element("id", "upload").send_keys(str(photo))
     time.sleep(0.5)  # the page reads the file
+    # the selector shows that the upload, not a bundled sample, is explained
+    assert sample.first_selected_option.text == "(uploaded: cat_dog.png)"
     Select(browser.find_element("id", "method")).select_by_value("gradcam")
     cat = decoded(explain(browser, "tabby"))
     assert "tabby" in browser.find_element("id", "map-caption").text
@@ -108,6 +115,7 @@ def test_upload_explain_two_classes_and_the_xray_tab(server, browser, tmp_path):
     assert np.abs(cat.astype(int) - dog.astype(int)).mean() > 5  # two classes, two maps
     rows = browser.find_elements("css selector", "#top5 tbody tr")
     assert len(rows) == 5
+    check_colorbar(browser)
     if os.environ.get("XAI_DEMO_SCREENSHOT"):
         browser.save_screenshot(os.environ["XAI_DEMO_SCREENSHOT"])
     # a readable error, not a traceback
@@ -117,6 +125,10 @@ def test_upload_explain_two_classes_and_the_xray_tab(server, browser, tmp_path):
     browser.find_element("id", "explain").click()
     message = wait(browser, lambda: browser.find_element("id", "error").text)
     assert message.startswith("Error: unknown class") and "Traceback" not in message
+    # choosing a bundled sample again drops the upload
+    sample.select_by_index(1)
+    assert all(o.text != "(uploaded: cat_dog.png)" for o in sample.options)
+    assert browser.find_element("id", "upload").get_attribute("value") == ""
     # the X-ray tab: the pneumonia CNN on a bundled X-ray
     browser.find_element("id", "tab-xray").click()
     wait(browser, lambda: "conv2d_4" in browser.find_element("id", "layer").text)
@@ -124,3 +136,18 @@ def test_upload_explain_two_classes_and_the_xray_tab(server, browser, tmp_path):
     assert "PNEUMONIA" in browser.find_element("id", "map-caption").text
     assert {r.text.split()[0] for r in browser.find_elements("css selector", "#top5 tbody tr")} \
         == {"NORMAL", "PNEUMONIA"}
+
+
+def check_colorbar(driver):
+    """The map's colour bar is visible under the map, labelled, and its gradient runs through
+    the overlay's colormap (OpenCV jet: dark blue at 0, dark red at 1)."""
+    bar = driver.find_element("id", "colorbar")
+    ramp = driver.find_element("id", "colorbar-ramp")
+    assert bar.is_displayed() and ramp.size["width"] >= 200 and ramp.size["height"] >= 8
+    assert driver.find_element("id", "colorbar-label").text == "importance (0 = low, 1 = high)"
+    gradient = ramp.value_of_css_property("background-image")
+    colours = [tuple(map(int, c)) for c in re.findall(r"rgb\((\d+), (\d+), (\d+)\)", gradient)]
+    jet = cv2.applyColorMap(np.array([[0], [255]], np.uint8), cv2.COLORMAP_JET)[:, 0, ::-1]
+    assert colours[0] == tuple(jet[0]) and colours[-1] == tuple(jet[1]), gradient
+    map_img = driver.find_element("id", "map-img")
+    assert bar.location["y"] > map_img.location["y"]  # under the map

@@ -58,8 +58,28 @@ def test_cat_dog_maps_are_the_methods_maps_for_each_class(tmp_path):
     fig = study_class.cat_dog_figure(Zoo, image, maps, counter, classes,
                                      ["gradcam", "scorecam"], path=tmp_path / "maps.png")
     assert (tmp_path / "maps.png").is_file()
-    assert len(fig.axes) == 4 * 3 and not fig.axes[-1].images  # no Score-CAM counterfactual
-    assert fig.axes[3].get_ylabel() == f"dog: {imagenet_class_names()[3]}"
+    grid, bar = fig.axes[:-1], fig.axes[-1]
+    assert len(grid) == 4 * 3 and not grid[-1].images  # no Score-CAM counterfactual
+    # the photo once, top left; each row named left of its first map
+    assert [bool(grid[3 * r].images) for r in range(4)] == [True, False, False, False]
+    np.testing.assert_array_equal(grid[0].images[0].get_array(), image)
+    assert grid[4].get_ylabel() == f"dog: {imagenet_class_names()[3]}"
+    assert bar.get_ylabel() == "map value over the photo (0 = low, 1 = high)"
+    notes = {k: [t.get_text() for t in ax.texts] for k, ax in enumerate(grid) if ax.texts}
+    assert notes == {}  # no empty map here
+
+
+def test_cat_dog_figure_labels_an_empty_map():
+    class Zoo:
+        name = "tiny"
+
+    maps, counter = _cat_dog_maps()
+    image = np.full((10, 10, 3), 128, np.uint8)
+    fig = study_class.cat_dog_figure(Zoo, image, maps, counter, {"cat": 281, "dog": 242},
+                                     ["gradcam", "scorecam"])
+    notes = {k: [t.get_text() for t in ax.texts] for k, ax in enumerate(fig.axes[:-1])
+             if ax.texts}
+    assert notes == {3 * 3 + 1: ["empty map\n(all zeros)"]}  # row "against dog", Grad-CAM
 
 
 def _cat_dog_maps():
@@ -82,16 +102,12 @@ def test_separation_table_is_the_iou_and_peak_distance_of_the_maps(tmp_path):
     assert row["IoU cat vs dog"] == pytest.approx(np_top_iou(cat, dog, 0.2))
     assert row["peak distance cat vs dog"] == pytest.approx(np_peak_distance(cat, dog))
     assert row["IoU dog vs against-cat"] == pytest.approx(1.0)  # "against the cat" = the dog
-    # an empty map's "top region" is its first points in row-major order (xai.metrics.top_iou)
-    k = 20
-    first = set(range(k))
-    top_cat = set(np.argsort(-cat.ravel(), kind="stable")[:k])
-    assert row["IoU cat vs against-dog"] == pytest.approx(len(first & top_cat)
-                                                          / len(first | top_cat))
-    assert row["empty maps"] == "against dog"
+    # an empty map has no region: its IoU is NaN (not the IoU of its first points), and noted
+    assert np.isnan(row["IoU cat vs against-dog"])
+    assert row["note"] == "empty map: against dog (its IoU is NaN)"
     score = table.set_index("method").loc["scorecam"]
     assert score["IoU cat vs dog"] == 1 and score["peak distance cat vs dog"] == 0
-    assert np.isnan(score["IoU dog vs against-cat"]) and score["empty maps"] == "-"
+    assert np.isnan(score["IoU dog vs against-cat"]) and score["note"] == "-"
     study_class.save_separation(table, tmp_path, "cat_dog.png", "tiny", classes, 0.2)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "separation.csv", keep_default_na=False,
                                               na_values=[""]), table, check_dtype=False)
@@ -148,4 +164,5 @@ def test_distribution_figure_has_one_box_per_method(tmp_path):
     assert (tmp_path / "d.png").is_file()
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["gradcam\nn=30", "random\nn=30"]
-    assert [ax.get_title() for ax in fig.axes] == ["top2_iou", "top2_rank_correlation"]
+    assert [ax.get_title() for ax in fig.axes] == ["IoU, top-1 vs runner-up map",
+                                                   "Rank correlation, top-1 vs runner-up map"]

@@ -131,9 +131,10 @@ class Demo:
 
     def options(self) -> dict:
         import xai
+        import xai.viz
         methods = [{"name": n, "label": m.label, "returns": m.returns, "layer": m.layer}
                    for n, m in xai.METHODS.items()]  # the page asks for a layer for "one"
-        return {"methods": methods,
+        return {"methods": methods, "colorbar": xai.viz.colormap_stops(),  # the maps' colours
                 "models": [{"key": k, "label": m.label, "domain": m.domain}
                            for k, m in MODELS.items()],
                 "samples": {d: list(s) for d, s in self.samples.items()}}

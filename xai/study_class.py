@@ -123,22 +123,50 @@ def cat_dog_maps(zm, x, classes: dict, methods) -> tuple:
     return maps, counter
 
 
+def _map_panel(image, m):
+    """A grid panel: the map ``m`` over the photo, or None; an all-zero map says so."""
+    from . import viz
+
+    if m is None:
+        return None
+    return {"data": viz.overlay(image, m), "note": None if m.any() else "empty map\n(all zeros)"}
+
+
 def cat_dog_figure(zm, image, maps, counter, classes: dict, methods, path=None):
     """The maps of :func:`cat_dog_maps` over the photo ``image``: rows = each class, then each
-    class's counterfactual map ("against ..."), columns = the photo and each method; saved at
-    ``path`` if given."""
+    class's counterfactual map ("against ..."), named left of the maps; columns = each method,
+    the photo once at the top left; an all-zero map is labelled "empty map"; a colour bar for
+    the maps (jet on [0, 1]). Saved at ``path`` if given."""
+    from matplotlib.cm import ScalarMappable
+
     from . import viz
     from .imagenet import imagenet_class_names
 
     names = imagenet_class_names()
-    rows = [[image] + [viz.overlay(image, maps[who, m]) for m in methods] for who in classes]
-    rows += [[image] + [viz.overlay(image, counter[who, m]) if (who, m) in counter else None
-                        for m in methods] for who in classes]
+    rows = [[maps[who, m] for m in methods] for who in classes]
+    rows += [[counter.get((who, m)) for m in methods] for who in classes]
+    rows = [[image if k == 0 else None] + [_map_panel(image, m) for m in row]
+            for k, row in enumerate(rows)]
     titles = [f"{who}: {names[c]}" for who, c in classes.items()]
-    return viz.grid(rows, row_titles=titles + [f"against {t}" for t in titles],
-                    col_titles=["photo", *methods], panel_size=2.3, dpi=90,
-                    suptitle=f"{zm.name}: maps for the cat and the dog class, and counterfactual "
-                             "maps", path=path)
+    fig = viz.grid(rows, col_titles=["photo", *methods], panel_size=2.3, dpi=90,
+                   suptitle=f"{zm.name}: maps for the cat and the dog class, and counterfactual "
+                            "maps (blank: the method has no counterfactual map)")
+    for i, title in enumerate(titles + [f"against {t}" for t in titles]):
+        fig.axes[i * (len(methods) + 1) + 1].set_ylabel(title, fontsize=10)  # left of the maps
+    fig.tight_layout()
+    bar = fig.colorbar(ScalarMappable(cmap=viz.MAP_CMAP), ax=fig.axes, fraction=0.02, pad=0.01)
+    bar.set_label("map value over the photo (0 = low, 1 = high)")
+    if path is not None:
+        viz.save(fig, path, dpi=90)
+    return fig
+
+
+def _pair(measure, a, b, *args) -> float:
+    """``measure`` of two maps, NaN when either is all zero: an empty map has no region and no
+    peak."""
+    import numpy as np
+
+    return float(measure(a[None], b[None], *args)[0]) if a.any() and b.any() else np.nan
 
 
 def _separation_row(m: str, maps, counter, top_fraction: float) -> dict:
@@ -146,32 +174,34 @@ def _separation_row(m: str, maps, counter, top_fraction: float) -> dict:
     from .metrics import peak_distance, top_iou
 
     row = {"method": m,
-           "IoU cat vs dog": top_iou(maps["cat", m][None], maps["dog", m][None],
-                                     top_fraction)[0],
-           "peak distance cat vs dog": peak_distance(maps["cat", m][None],
-                                                     maps["dog", m][None])[0]}
+           "IoU cat vs dog": _pair(top_iou, maps["cat", m], maps["dog", m], top_fraction),
+           "peak distance cat vs dog": _pair(peak_distance, maps["cat", m], maps["dog", m])}
     if ("cat", m) in counter:
-        row["IoU dog vs against-cat"] = top_iou(
-            maps["dog", m][None], counter["cat", m][None], top_fraction)[0]
-        row["IoU cat vs against-dog"] = top_iou(
-            maps["cat", m][None], counter["dog", m][None], top_fraction)[0]
+        row["IoU dog vs against-cat"] = _pair(top_iou, maps["dog", m], counter["cat", m],
+                                              top_fraction)
+        row["IoU cat vs against-dog"] = _pair(top_iou, maps["cat", m], counter["dog", m],
+                                              top_fraction)
     return row
+
+
+def _note(m: str, maps, counter, classes) -> str:
+    """Which of a method's maps are all zero ("empty map: against dog"), or "-"."""
+    empty = [f"{kind} {who}" for kind, d in (("for", maps), ("against", counter))
+             for who in classes if (who, m) in d and not d[who, m].any()]
+    return f"empty map: {', '.join(empty)} (its IoU is NaN)" if empty else "-"
 
 
 def separation_table(maps, counter, classes: dict, methods, top_fraction: float = TOP_FRACTION):
     """Per method, how separate the cat's and the dog's maps of :func:`cat_dog_maps` are: the
     IoU of their top-``top_fraction`` regions (:func:`xai.metrics.top_iou`), the distance of
     their peaks (:func:`xai.metrics.peak_distance`), each class's map against the other's
-    counterfactual map, and which maps are all zero (``empty maps``)."""
+    counterfactual map, and a ``note`` naming the maps that are all zero. An empty map has no
+    region (and no peak): a number with it is NaN, not 0."""
     import pandas as pd
 
     separation = pd.DataFrame([_separation_row(m, maps, counter, top_fraction)
                                for m in methods])
-    separation["empty maps"] = [", ".join(f"{kind} {who}" for kind, d in (("for", maps),
-                                                                         ("against", counter))
-                                          for who in classes if (who, m) in d
-                                          and not d[who, m].any())
-                                or "-" for m in methods]
+    separation["note"] = [_note(m, maps, counter, classes) for m in methods]
     return separation
 
 
