@@ -106,3 +106,24 @@ def test_headline_is_the_gradcam_keep30_row_of_the_faithfulness_table(mnist1d_se
     assert row["drop_multiply_percent"] == pytest.approx(
         100 * faith.multiply.set_index("method").loc["gradcam", "drop"])
     assert row["drop_percent"] == pytest.approx(100 * row["drop"])
+
+
+def test_embedding_figures_one_figure_and_two_rows_per_model(tmp_path):
+    """One embedding figure per model; its rows (correct, misclassified) count every signal."""
+    import matplotlib.pyplot as plt
+
+    from helpers import conv1d_net
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 20, 1)).astype(np.float32)
+    y = np.arange(30) % 3
+    models = {"a": conv1d_net(seed=1), "b": conv1d_net(seed=2)}
+    predicted = {n: np.argmax(m.predict(x, verbose=0), -1) for n, m in models.items()}
+    table = mnist1d.embedding_figures(models, x, y, predicted, "c2", tmp_path, progress=False)
+    plt.close("all")
+    assert all((tmp_path / f"{n}_embedding_c2.png").is_file() for n in models)
+    assert list(table.columns[:2]) == ["model", "layer"]
+    for name in models:
+        rows = table[table["model"] == name].set_index("outcome")
+        assert rows["n"].sum() == 30
+        assert rows.loc["correct", "n"] == (predicted[name] == y).sum()

@@ -153,3 +153,24 @@ def test_cover_check_counts_by_hand():
     assert c["mean P(pneumonia)"] == pytest.approx(0.58)
     with pytest.raises(ValueError, match="one entry per X-ray"):
         studies.cover_check(y, p, p_cov[:4])
+
+
+def test_feature_map_figures_show_the_most_confident_true_negative_and_positive(tmp_path):
+    """The normal X-ray shown is the true negative of lowest P(pneumonia), the pneumonia one the
+    true positive of highest, whatever the false positives' probabilities."""
+    import matplotlib.pyplot as plt
+
+    from xai.studies import xray
+
+    from helpers import gap_net
+
+    net = gap_net(seed=1, size=12, classes=1, head="sigmoid")
+    x = np.random.default_rng(0).random((6, 12, 12, 3)).astype(np.float32)
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.3, 0.1, 0.8, 0.95, 0.99, 0.2])  # sample 4: a more confident false positive
+    group = studies.xray_groups(y, (p > 0.5).astype(int))
+    shown = xray.feature_map_figures(net, x, p, group, ["conv_a", "conv_b"], 3, tmp_path)
+    plt.close("all")
+    assert shown == {"normal": 1, "pneumonia": 3}
+    assert (tmp_path / "feature_maps_normal.png").is_file()
+    assert (tmp_path / "feature_maps_pneumonia.png").is_file()

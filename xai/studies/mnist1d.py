@@ -249,3 +249,21 @@ def headline_text(table, reported=REPORTED) -> str:
                      "(sum of the absolute differences in drop and increase: "
                      + ", ".join(f"{mode} {d:.1f} points" for mode, d in distance.items()) + ")")
     return "\n".join(lines)
+
+
+def embedding_figures(models, x_eval, y_eval, predicted, layer, out, progress=True):
+    """Each model's test signals at ``layer``, one value per channel (mean over the 40
+    positions), on their first two principal components, coloured by digit and by correctness
+    (:func:`xai.studies.embeddings.layer_embeddings`): ``<out>/<model>_embedding_<layer>.png``.
+    Returns the cluster tables of all models (all digits together), ``model`` column first."""
+    import pandas as pd
+
+    from .embeddings import layer_embeddings
+
+    tables = [layer_embeddings(model, x_eval, y_eval, predicted[name], [layer],
+                               [str(c) for c in range(10)], out, f"{name}_embedding",
+                               progress=progress, by_class=False,
+                               label=f"MNIST-1D, {name} model, ")[0].assign(model=name)
+              for name, model in models.items()]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["model", *table.columns[:-1]]]

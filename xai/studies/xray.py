@@ -1,6 +1,7 @@
 """The chest X-ray study (notebook 05): the X-rays and the model (:func:`ready`, :func:`load`),
 outcome groups, accuracy, the most confident X-rays of each group with their maps
-(:func:`group_figures`), regions, where the maps of each group point
+(:func:`group_figures`), the feature maps of each conv block (:func:`feature_map_figures`),
+regions, where the maps of each group point
 (:func:`region_statistics`, :func:`region_figure`), how strong they are (:func:`map_magnitude`,
 :func:`magnitude_figure`), and what covering a region does to the decisions (:func:`cover`,
 :func:`cover_check`)."""
@@ -11,7 +12,12 @@ import numpy as np
 from .classes import class_accuracy
 
 # the study's figures, reached as xai.studies.xray.<name> by notebook 05
-from .xray_figures import group_figures, magnitude_figure, region_figure  # noqa: F401
+from .xray_figures import (  # noqa: F401
+    feature_map_figures,
+    group_figures,
+    magnitude_figure,
+    region_figure,
+)
 
 #: outcome groups of the pneumonia classifier (1 = pneumonia), in the order of 05's tables
 XRAY_GROUPS = ("true positive", "false positive", "true negative", "false negative")

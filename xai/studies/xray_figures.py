@@ -1,5 +1,6 @@
 """The chest X-ray study's figures (notebook 05): the most confident X-rays of each group with
-their maps, how strong the unscaled maps are, and where the maps lie by region. The tables they
+their maps, how strong the unscaled maps are, where the maps lie by region, and the feature
+maps of each conv block for one normal and one pneumonia X-ray. The tables they
 draw come from :mod:`xai.studies.xray`."""
 from __future__ import annotations
 
@@ -89,3 +90,26 @@ def region_figure(x, group, gradcam, region_table, layer, path=None):
     if path is not None:
         viz.save(fig, path)
     return fig
+
+
+def feature_map_figures(model, x, p, group, layers, n_channels: int, out, names=None) -> dict:
+    """The feature maps of ``layers`` (first → last conv block, their ``n_channels`` strongest
+    channels each) for the most confident true negative (lowest P(pneumonia)) and true positive
+    (highest): ``<out>/feature_maps_normal.png`` and ``..._pneumonia.png``. Returns the index
+    of the X-ray shown for each."""
+    from pathlib import Path
+
+    from .embeddings import feature_maps
+
+    shown = {}
+    for kind, g, order in (("normal", "true negative", p), ("pneumonia", "true positive", -p)):
+        idx = [i for i in np.argsort(order, kind="stable") if group[i] == g]
+        if not idx:
+            continue
+        i = shown[kind] = int(idx[0])
+        label = Path(names[i]).stem if names is not None else f"X-ray {i}"
+        feature_maps(model, x[i:i + 1], layers, n_channels, image=x[i],
+                     path=Path(out) / f"feature_maps_{kind}.png",
+                     title=f"{kind} X-ray {label} (P(pneumonia) = {p[i]:.3f}): the "
+                           f"{n_channels} strongest channels of each conv block")
+    return shown
