@@ -119,3 +119,33 @@ def test_depth_maps_run_at_the_three_layers(assets):
                                xai.explain(zm.model, x, method="gradcam", layer=layer,
                                            target=top1, progress=False), atol=1e-6)
     assert not np.allclose(maps["middle", "gradcam"], maps["last", "gradcam"], atol=1e-2)
+
+
+def test_depth_photos_include_the_png_photo(assets):
+    import xai.data
+
+    photos = depth.depth_photos(["cat_dog"], assets)
+    np.testing.assert_array_equal(photos["cat_dog"],
+                                  xai.data.load_image(assets / "images" / "cat_dog.png"))
+
+
+def test_feature_maps_draw_the_three_depth_layers_of_the_photo(assets, tmp_path):
+    """Rows = the layers of depth_layers, first → last, each with its activation's shape;
+    the input panel is the photo's centre square as the model sees it."""
+    import cv2
+
+    import xai.data
+    from xai import models
+
+    fig = depth.feature_maps("mobilenet", "collies", assets, "offline", tmp_path, n_channels=3)
+    assert (tmp_path / "mobilenet_feature_maps_collies.png").stat().st_size > 10_000
+    labels = [ax.get_ylabel() for ax in fig.axes if "\n" in ax.get_ylabel()]  # not the bars
+    layers = list(models.depth_layers("mobilenet").values())
+    assert [lab.split("\n")[0] for lab in labels] == layers
+    assert [lab.split("\n")[1] for lab in labels] == ["56×56×32", "14×14×128", "7×7×256"]
+    photo = xai.data.load_image(assets / "images" / "collies.jpg")  # 228 wide, 219 high
+    want = cv2.resize(photo[:, 4:223], (224, 224), interpolation=cv2.INTER_AREA)
+    shown = fig.axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(np.asarray(shown) * 255, want, atol=1)
+    with pytest.raises(ValueError, match="no photo 'nowhere'"):
+        depth.feature_maps("mobilenet", "nowhere", assets, "offline", tmp_path)

@@ -76,15 +76,25 @@ def by_depth(table):
     return pd.concat([maps, *baselines], ignore_index=True)
 
 
-
 def depth_photos(show, assets) -> dict:
     """The photos of ``show`` that exist, by name, in the order asked: scikit-image's samples
-    (:func:`xai.data.sample_images`) and the ``images/*.jpg`` of the offline ``assets``."""
+    (:func:`xai.data.sample_images`) and the ``images/*.jpg`` and ``*.png`` of the offline
+    ``assets``."""
     from .. import data
 
     photos = data.sample_images()
-    photos.update({p.stem: data.load_image(p) for p in sorted((assets / "images").glob("*.jpg"))})
+    photos.update({p.stem: data.load_image(p) for p in sorted((assets / "images").glob("*"))
+                   if p.suffix in (".jpg", ".png")})
     return {s: photos[s] for s in show if s in photos}
+
+
+def depth_inputs(zm, photos: dict) -> tuple:
+    """``(images, x)``: the centre square of each photo resized with area interpolation to
+    ``zm``'s input (uint8 (N, H, W, 3)), and the model's preprocessed input."""
+    from .. import data, viz
+
+    images = viz.resize([data.centre_crop(p) for p in photos.values()], zm.input_size, "area")
+    return images, zm.preprocess(images)
 
 
 def depth_maps(zm, name: str, photos: dict, methods) -> tuple:
@@ -92,12 +102,10 @@ def depth_maps(zm, name: str, photos: dict, methods) -> tuple:
     of each photo (resized with area interpolation to ``zm``'s input), for the model's top-1
     class: ``(images, top1, maps, sizes)`` with ``maps[depth, method]`` (N, H, W) and
     ``sizes[depth]`` the layer's feature-map size."""
-    from .. import data, explain, models, viz
+    from .. import explain, models
 
     depth = models.depth_layers(name)
-    images = viz.resize([data.centre_crop(p) for p in photos.values()], zm.input_size,
-                        "area")  # uint8 (N, H, W, 3): the centre square of each photo
-    x = zm.preprocess(images)
+    images, x = depth_inputs(zm, photos)
     top1 = zm.model.predict(x, verbose=0).argmax(axis=1)
     maps = {(d, m): explain(zm.model, x, method=m, layer=layer, target=top1, progress=False)
             for d, layer in depth.items() for m in methods}
@@ -126,6 +134,29 @@ def depth_figures(name: str, photos: dict, methods, profile: str, out) -> list:
                      f"{imagenet.imagenet_class_names()[top1[i]]})",
             path=out / f"{zm.name}_{photo}.png"))
     return figures
+
+
+def feature_maps(name: str, photo: str, assets, profile: str, out, n_channels: int = 8):
+    """The feature maps of ``photo`` (:func:`depth_photos`; its centre square, as
+    :func:`depth_inputs`) at the layers of
+    :func:`xai.models.depth_layers` of architecture ``name``, first → last
+    (:func:`xai.viz.feature_maps_figure`: rows = layers, columns = the ``n_channels`` channels
+    of highest mean activation), saved as ``<out>/<model>_feature_maps_<photo>.png``."""
+    from .. import models, viz
+
+    zm = depth_model(name, profile)
+    photos = depth_photos([photo], assets)
+    if not photos:
+        raise ValueError(f"no photo {photo!r} among scikit-image's samples and the images/ of "
+                         f"{assets}")
+    images, x = depth_inputs(zm, photos)
+    fig = viz.feature_maps_figure(
+        zm.model, x, list(models.depth_layers(name).values()), n_channels,
+        image=images[0],
+        title=f"{zm.name}, {photo}: the {n_channels} strongest channels (highest mean "
+              "activation) of the first, middle and last layer")
+    viz.save(fig, out / f"{zm.name}_feature_maps_{photo}.png", dpi=90)
+    return fig
 
 
 def depth_table(results, names, profile: str = "offline", smoke: bool = False) -> tuple:
