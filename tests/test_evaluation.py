@@ -393,8 +393,16 @@ def test_spot_check_passes_a_real_run_and_catches_a_forged_value(tmp_path):
     table = studies.run_setting(tmp_path, "mnist1d ours", "offline", smoke=True,
                                 progress=False)
     out = studies.samples_dir(tmp_path, "evaluation", "mnist1d ours")
+    newer = studies.samples_dir(tmp_path, "evaluation", "mnist1d ours newer")
+    # one run per method group: the newer methods in their own folder, without baselines,
+    # and the setting's table lists the methods group by group, the baselines last
+    assert set(load_table(newer)["method"]) == {"finercam", "reciprocam"}
+    assert list(table["method"].unique()) == ["gradcam", "saliency", "rise", "finercam",
+                                              "reciprocam", "random", "constant"]
+    assert len(table) == len(load_table(out)) + len(load_table(newer))
+    assert studies.spot_check(newer, n_rows=10**6)["ok"].all()
     checked = studies.spot_check(out, n_rows=10**6)
-    assert len(checked) == len(table) and checked["ok"].all()
+    assert len(checked) == len(load_table(out)) and checked["ok"].all()
     forged = rewrite_value(out / "shard-00000.csv.gz", 0.05, out / "manifest.json")
     load_table(out)  # the checksum now agrees: only recomputing shows the forgery
     checked = studies.spot_check(out, n_rows=10**6)

@@ -195,13 +195,14 @@ def test_evaluation_table(tmp_path, assets):
     summary = pd.read_csv(out / "evaluation.csv")
     settings = ["photos", "photos with boxes", "mnist1d original", "mnist1d ours", "hmt", "xray"]
     assert list(summary["setting"].unique()) == settings
-    methods = ["gradcam", "saliency", "rise", "random", "constant"]  # smoke: three methods
+    # smoke: three older methods and two newer ones (their own run), the baselines last
+    methods = ["gradcam", "saliency", "rise", "finercam", "reciprocam", "random", "constant"]
     assert all(list(t["method"].unique()) == methods
                for _, t in summary.groupby("setting", sort=False))
-    # each mean is the mean of the committed per-sample rows of that setting
+    # each mean is the mean of the committed per-sample rows of that setting (both runs)
     for setting in settings:
-        rows = xai.evaluation.load_table(xai.studies.samples_dir(out.parent, "evaluation",
-                                                                 setting))
+        rows = pd.concat([xai.evaluation.load_table(xai.studies.samples_dir(
+            out.parent, "evaluation", folder)) for folder in (setting, f"{setting} newer")])
         means = rows.groupby(["method", "metric"])["value"].mean()
         s = summary[summary["setting"] == setting].set_index(["method", "metric"])["mean"]
         assert np.allclose(s, means.loc[s.index], atol=1e-6), setting

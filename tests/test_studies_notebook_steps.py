@@ -77,4 +77,29 @@ def test_evaluation_ranks_and_rank_figure(tmp_path):
     fig = evaluation.rank_figure(ranks)
     assert [ax.get_title() for ax in fig.axes] == ["one", "two"]
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["1", "1", "2", "2", "3", "3"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Deletion AUC",
+                                                                    "Insertion AUC"]
+    # each rank is written in the colour (black or white) that contrasts more with its cell
+    image = fig.axes[0].images[0]
+    for t in fig.axes[0].texts:
+        cell = np.asarray(image.cmap(image.norm(float(t.get_text()))))[:3]
+        lum = _luminance(cell)
+        expected = "black" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "white"
+        assert t.get_color() == expected, (t.get_text(), cell)
+    assert {t.get_color() for t in fig.axes[0].texts} == {"black", "white"}
+
+
+def _luminance(rgb):
+    """WCAG 2 relative luminance of an sRGB colour in [0, 1]."""
+    c = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def test_passes_table_shows_exact_as_yes_or_no():
+    costs = pd.DataFrame({"method": ["gradcam", "sise"], "forward": [1, 9], "backward": [1, 2],
+                          "exact": [True, False]})
+    shown = evaluation._yes_no(costs, "exact")
+    assert list(shown["exact"]) == ["yes", "no"]
+    assert list(costs["exact"]) == [True, False]  # the table itself (and the CSV) keeps booleans
+    assert "| yes " in shown.to_markdown(index=False) and "1.000" not in shown.to_markdown()
 

@@ -22,11 +22,11 @@ method × metric, written in resumable shards with a manifest.
   :mod:`xai.metrics` returning per-sample values.
 """
 from .engine import evaluate, sample_seed
-from .methods import passes_table
+from .methods import BASELINES, passes_table
 from .metrics import METRICS, higher_is_better
 from .shards import load_table
 from .sources import Source, from_arrays, from_dataset, from_files, from_iterable
 
-__all__ = ["evaluate", "load_table", "passes_table", "sample_seed", "METRICS",
+__all__ = ["evaluate", "load_table", "passes_table", "sample_seed", "BASELINES", "METRICS",
            "higher_is_better", "Source", "from_arrays", "from_files", "from_dataset",
            "from_iterable"]

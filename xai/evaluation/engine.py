@@ -135,14 +135,14 @@ def _subset_options(options: dict, j: np.ndarray, n: int) -> dict:
 
 
 def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, exclude, seed,
-                target, timing) -> list:
+                target, timing, baselines=BASELINES) -> list:
     regions = shard.regions()
     metric_options = _shard_options(x, metric_options)
     targets = _targets(model, x, shard.labels, target)
     seeds = np.array([sample_seed(seed, i, 2) for i in shard.ids], np.int64)
     rows = []
     spatial = x.shape[1:-1]
-    entries = [(s.label, s) for s in specs] + [(b, None) for b in BASELINES]
+    entries = [(s.label, s) for s in specs] + [(b, None) for b in baselines]
     for label, spec in entries:
         run = _members(shard.ids, seed, subsets.get(label, 1.0))
         if not run.any():
@@ -178,7 +178,7 @@ def _shard_rows(model, shard, x, specs, metrics, metric_options, subsets, exclud
 
 def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=None, *,
              metric_options=None, subsets=None, exclude=(), target="top1", seed=0,
-             shard_size=64, recipe=None, overwrite=False, progress=True):
+             shard_size=64, recipe=None, overwrite=False, baselines=BASELINES, progress=True):
     """Evaluate ``methods`` with ``metrics`` on every sample of ``data``, with the ``random``
     and ``constant`` baseline maps; one row per sample × method × row metric.
 
@@ -205,6 +205,8 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
     target : "top1" (each sample's predicted class, on the logits) or "label".
     seed : the run's seed; each sample's own seeds derive from it and the sample's id.
     shard_size : samples per shard (a shard is written whole, or not at all).
+    baselines : the baseline maps computed with the methods (both by default; ``()`` for a run
+        that adds methods to another run of the same data, whose baselines they pair with).
     recipe : JSON-able facts that rebuild this run (e.g. ``{"study": ..., "setting": ...}``),
         kept in the manifest for the spot check (:mod:`xai.studies`).
     overwrite : start again when ``out`` holds a run with other settings (else a ValueError).
@@ -224,10 +226,13 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
         raise ValueError(f"Unknown metric(s) {unknown}. Choose from: {', '.join(METRICS)}.")
     metric_options = dict(metric_options or {})
     specs = method_specs(methods, seed)
+    baselines = tuple(baselines)
+    if not set(baselines) <= set(BASELINES):
+        raise ValueError(f"baselines must be among {BASELINES}, got {baselines}")
     subsets = _check_fractions(subsets, [s.label for s in specs] + metrics + list(BASELINES))
     exclude = _check_exclude(exclude, [s.label for s in specs])
     settings = run_settings(model, source, specs, metrics, metric_options, subsets, seed,
-                            shard_size, target)
+                            shard_size, target, baselines)
     settings.update(exclude=[list(e) for e in exclude], recipe=recipe)
     out = None if out is None else Path(out)
     manifest = {"settings": settings, "shards": {}}
@@ -250,7 +255,7 @@ def evaluate(model, data, methods=None, metrics=("deletion", "insertion"), out=N
 
     for shard, x in _prefetched(todo()):
         rows = _shard_rows(model, shard, x, specs, metrics, metric_options, subsets,
-                           set(exclude), seed, target, timing)
+                           set(exclude), seed, target, timing, baselines)
         data_bytes = shard_bytes(rows)
         if out is not None:
             name = f"shard-{shard.index:05d}.csv.gz"

@@ -20,7 +20,7 @@ _FORMAT = 1  # shard and manifest layout version
 
 
 def run_settings(model, source, specs, metrics, metric_options, subsets, seed, shard_size,
-                 target) -> dict:
+                 target, baselines=BASELINES) -> dict:
     """The run's settings as the manifest keeps them: a resumed run must have the same."""
     ids = "" if source.ids is None else "\n".join(source.ids)
     return {
@@ -32,7 +32,7 @@ def run_settings(model, source, specs, metrics, metric_options, subsets, seed, s
                  "samples": None if source.ids is None else len(source.ids),
                  "ids_sha256": hashlib.sha256(ids.encode()).hexdigest()},
         "methods": {s.label: s.describe() for s in specs},
-        "baselines": list(BASELINES),
+        "baselines": list(baselines),
         "metrics": {m: metric_options.get(m, {}) for m in metrics},
         "subsets": subsets, "seed": int(seed), "shard_size": int(shard_size),
         "target": target if isinstance(target, str) else "given",

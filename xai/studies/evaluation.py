@@ -16,7 +16,8 @@ from .photos import imagenet_source, photo_model
 
 #: methods whose maps cost tens to hundreds of passes: run on a seeded subset of large sets,
 #: and not re-run by max-sensitivity (K perturbations × their cost)
-COSTLY = ("smooth_gradcam++", "smoothgrad", "integrated_gradients", "scorecam", "rise", "sise")
+COSTLY = ("smooth_gradcam++", "smoothgrad", "integrated_gradients", "scorecam", "rise", "sise",
+          "opticam")
 #: the settings of notebook 08, in order
 EVALUATION_SETTINGS = ("photos", "photos with boxes", "mnist1d original", "mnist1d ours", "hmt",
                        "xray")
@@ -26,15 +27,36 @@ EVALUATION_SETTINGS = ("photos", "photos with boxes", "mnist1d original", "mnist
 #: FinalResults/evaluation/samples folder and raise it to measure more (about 1 s per photo
 #: per 10 % on a 2-core machine)
 SUBSET_FRACTIONS = {"photos": 0.21}
+#: a subset for one costly method in one setting: Opti-CAM's 100 Adam steps take about 2 s per
+#: X-ray here, so it runs on an id-seeded third of the 624 (the other methods on all of them)
+METHOD_SUBSETS = {"xray": {"opticam": 0.33}}
 _METHOD_OPTIONS = {"rise": {"n_masks": 500}, "integrated_gradients": {"steps": 32}}
+#: each setting runs in groups of methods, each group its own run (samples folder "<setting>"
+#: for the first, "<setting> <group>" for the others), so registering a method recomputes only
+#: the "newer" group's run; the first group computes the baselines, which the others pair with
+METHOD_GROUPS = {
+    "classic": ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam",
+                "smooth_gradcam++", "scorecam", "saliency", "smoothgrad", "integrated_gradients",
+                "guided_backprop", "guided_gradcam", "rise", "sise"),
+    "newer": None,  # every other registered method, in registration order
+}
+_SMOKE = {"classic": ("gradcam", "saliency", "rise"), "newer": ("finercam", "reciprocam")}
 
 
-def _methods(smoke: bool) -> dict:
+def _methods(smoke: bool, group: str = "classic") -> dict:
     from .. import METHODS
 
-    names = ["gradcam", "saliency", "rise"] if smoke else list(METHODS)
+    if group not in METHOD_GROUPS:
+        raise ValueError(f"unknown method group {group!r}; choose one of {tuple(METHOD_GROUPS)}")
+    names = METHOD_GROUPS[group] or [m for m in METHODS if m not in METHOD_GROUPS["classic"]]
+    names = [m for m in (_SMOKE[group] if smoke else names) if m in METHODS]
     options = dict(_METHOD_OPTIONS, rise={"n_masks": 16 if smoke else 500})
     return {m: (m, options.get(m, {})) for m in names}
+
+
+def all_methods(smoke: bool = False) -> dict:
+    """Every group's methods of notebook 08 (name -> (name, options)), in group order."""
+    return {k: v for group in METHOD_GROUPS for k, v in _methods(smoke, group).items()}
 
 
 def metric_options_for(images: bool, smoke: bool) -> dict:
@@ -80,13 +102,15 @@ def _keras_model(path: Path):
     return keras.models.load_model(path, compile=False)
 
 
-def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False) -> dict:
-    """Keyword arguments of :func:`xai.evaluation.evaluate` for one setting of notebook 08:
-    ``model``, ``data``, ``methods``, ``metrics``, ``metric_options``, ``subsets``, ``exclude``,
-    ``seed`` and the ``recipe`` that rebuilds it. The costly methods run on an id-seeded subset
-    of the 1000 photos (:data:`SUBSET_FRACTIONS`); everything else on every sample."""
+def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False,
+                       group: str = "classic") -> dict:
+    """Keyword arguments of :func:`xai.evaluation.evaluate` for one setting of notebook 08 and
+    one of its :data:`METHOD_GROUPS`: ``model``, ``data``, ``methods``, ``metrics``,
+    ``metric_options``, ``subsets``, ``exclude``, ``seed``, ``baselines`` and the ``recipe``
+    that rebuilds it. The costly methods run on an id-seeded subset of the 1000 photos
+    (:data:`SUBSET_FRACTIONS`); everything else on every sample."""
     from .. import data
-    from ..evaluation import from_arrays
+    from ..evaluation import BASELINES, from_arrays
 
     images = name not in ("mnist1d original", "mnist1d ours")
     metrics = ["deletion", "insertion", "drop_increase", "mufidelity", "max_sensitivity"]
@@ -118,14 +142,17 @@ def evaluation_setting(name: str, profile: str = "offline", smoke: bool = False)
         source = from_arrays(x, y, ids=films, description="Kermany test X-rays")
     else:
         raise ValueError(f"unknown setting {name!r}; choose one of {EVALUATION_SETTINGS}")
-    methods = _methods(smoke)
+    methods = _methods(smoke, group)
     if name in SUBSET_FRACTIONS and not smoke:  # this machine's budget: see SUBSET_FRACTIONS
         subsets = {m: SUBSET_FRACTIONS[name] for m in COSTLY if m in methods}
+    if not smoke:
+        subsets.update({m: f for m, f in METHOD_SUBSETS.get(name, {}).items() if m in methods})
     return {"model": model, "data": source, "methods": methods, "metrics": metrics,
             "metric_options": metric_options_for(images, smoke), "subsets": subsets,
             "exclude": [(m, "max_sensitivity") for m in COSTLY if m in methods], "seed": 0,
+            "baselines": BASELINES if group == "classic" else (),
             "recipe": {"study": "evaluation", "setting": name, "profile": profile,
-                       "smoke": bool(smoke)}}
+                       "smoke": bool(smoke), **({} if group == "classic" else {"group": group})}}
 
 
 def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=False):
@@ -140,7 +167,8 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
             s = evaluation_setting(name, profile, smoke)
         except FileNotFoundError:
             continue
-        frames.append(passes_table(s["model"], s["methods"], s["seed"]).assign(setting=name))
+        methods = all_methods(smoke)
+        frames.append(passes_table(s["model"], methods, s["seed"]).assign(setting=name))
     return pd.concat(frames, ignore_index=True)[["setting", "method", "forward", "backward",
                                                  "exact"]]
 
@@ -159,6 +187,12 @@ def _scored(table):
     return table[table["metric"].isin(list(directions))], directions
 
 
+def _yes_no(table, column):
+    """``table`` with the boolean ``column`` written "yes" / "no" (Markdown shows booleans as
+    True / False, or 1.000 / 0.000 when formatted as numbers)."""
+    return table.assign(**{column: table[column].map({True: "yes", False: "no"})})
+
+
 def evaluation_report(table, out, settings=EVALUATION_SETTINGS, profile="offline",
                       smoke=False, seed=0):
     """Notebook 08's report from its per-sample table (:func:`xai.studies.run_evaluation`).
@@ -167,7 +201,8 @@ def evaluation_report(table, out, settings=EVALUATION_SETTINGS, profile="offline
     comparisons with the random and constant maps, Holm-corrected per setting) joined with each
     method's passes per sample (:func:`evaluation_costs`) goes to ``<out>/evaluation.csv``; the
     samples per cell, :func:`xai.stats.format_summary`'s table, the passes and the count of
-    flat maps (no peak: never a pointing-game hit) to ``<out>/evaluation.md``.
+    flat maps (no peak: never a pointing-game hit) to ``<out>/evaluation.md`` (``exact``
+    as yes / no there; the CSV keeps booleans).
 
     Returns ``(summary, shown)``: the summary and its Markdown-ready table."""
     from .. import stats
@@ -186,8 +221,8 @@ def evaluation_report(table, out, settings=EVALUATION_SETTINGS, profile="offline
         "# Every method on every model\n\n" + stats.LEGEND + "\n\nSamples per setting and "
         "method:\n\n" + evaluation_sizes(table).to_markdown() + "\n\n"
         + shown.to_markdown(index=False) + "\n\n## Passes per sample\n\n"
-        + costs.to_markdown(index=False) + "\n\n## Flat maps (no peak: never a pointing-game "
-        "hit)\n\n" + flat.to_markdown() + "\n")
+        + _yes_no(costs, "exact").to_markdown(index=False) + "\n\n## Flat maps (no peak: "
+        "never a pointing-game hit)\n\n" + flat.to_markdown() + "\n")
     return summary, shown
 
 
@@ -205,23 +240,30 @@ def evaluation_ranks(table, out, seed=0, margin=5e-4):
 
 def rank_figure(ranks):
     """One heat map per setting of :func:`evaluation_ranks`' table: methods in rows, metrics in
-    columns, each cell its rank (1 = best). Returns the figure."""
+    columns, each cell its rank (1 = best), written in black or white, whichever reads better
+    on the cell's colour (:func:`xai.viz.text_colour`). Returns the figure."""
+    import matplotlib
     import matplotlib.pyplot as plt
+
+    from ..viz import metric_label, text_colour
 
     grid = {name: t.pivot(index="method", columns="metric", values="rank").reindex(
         t["method"].drop_duplicates()) for name, t in ranks.groupby("setting", sort=False)}
     fig, axes = plt.subplots(1, len(grid), figsize=(3.4 * len(grid), 7.5), squeeze=False)
+    cmap = matplotlib.colormaps["Blues_r"]
     for ax, (name, r) in zip(axes[0], grid.items()):
-        ax.imshow(r.to_numpy(dtype=float), cmap="Blues_r", aspect="auto", vmin=1, vmax=len(r) + 4)
+        norm = matplotlib.colors.Normalize(1, len(r) + 4)
+        ax.imshow(r.to_numpy(dtype=float), cmap=cmap, norm=norm, aspect="auto")
         for (i, j), v in np.ndenumerate(r.to_numpy(dtype=float)):
             if np.isfinite(v):
-                ax.text(j, i, int(v), ha="center", va="center", fontsize=6,
-                        color="white" if v <= len(r) / 3 else "black")
-        ax.set_xticks(range(r.shape[1]), r.columns, rotation=60, ha="right", fontsize=7)
+                ax.text(j, i, int(v), ha="center", va="center", fontsize=7,
+                        color=text_colour(cmap(norm(v))))
+        ax.set_xticks(range(r.shape[1]), [metric_label(c) for c in r.columns], rotation=60,
+                      ha="right", fontsize=7)
         ax.set_yticks(range(len(r)), r.index, fontsize=7)
         ax.set_title(name, fontsize=9)
-    fig.suptitle("Rank of each method per metric (1 = best; equal numbers: not separated by the "
-                 "paired 95 % intervals)", fontsize=10)
+    fig.suptitle("Rank of each method per metric (1 = best, darkest; equal numbers: not "
+                 "separated by the paired 95 % intervals; blank: not measured)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -242,7 +284,8 @@ def evaluation_sanity(out, profile="offline", smoke=False, n_images=4, n_layers=
     s = evaluation_setting("photos with boxes", profile, smoke)
     x_sanity = s["data"].subset(s["data"].ids[:n_images]).load(np.arange(n_images))
     top = list(reversed(metrics.randomisable_layers(s["model"])))[:n_layers]
-    curves = metrics.sanity_curves(s["model"], x_sanity, s["methods"], layers=top, seed=seed)
+    curves = metrics.sanity_curves(s["model"], x_sanity, all_methods(smoke), layers=top,
+                                   seed=seed)
     curves.to_csv(out / "sanity_curves.csv", index=False)
     last = metrics.sanity_verdict(curves)
     last.to_csv(out / "sanity_last_step.csv")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .depth import depth_setting
-from .evaluation import EVALUATION_SETTINGS, evaluation_setting
+from .evaluation import EVALUATION_SETTINGS, METHOD_GROUPS, evaluation_setting
 from .part1 import part1_setting
 from .paths import samples_dir
 
@@ -18,11 +18,27 @@ from .paths import samples_dir
 def run_setting(results, name: str, profile: str = "offline", smoke: bool = False,
                 progress: bool = True, study: str = "evaluation"):
     """Evaluate one setting of ``study`` into its samples folder (finished shards are kept)
-    and return its per-sample table with a ``setting`` column."""
-    from ..evaluation import evaluate
+    and return its per-sample table with a ``setting`` column. Notebook 08's settings run one
+    evaluation per method group (:data:`~xai.studies.evaluation.METHOD_GROUPS`), each in its
+    own folder; the table lists the methods in group order, the baselines last."""
+    import pandas as pd
 
-    out = samples_dir(results, study, name)
-    table = evaluate(**BUILDERS[study](name, profile, smoke), out=out, progress=progress)
+    from ..evaluation import BASELINES, evaluate
+
+    groups = list(METHOD_GROUPS) if study == "evaluation" else [None]
+    tables = []
+    for group in groups:
+        folder = name if group in (None, "classic") else f"{name} {group}"
+        kwargs = BUILDERS[study](name, profile, smoke, **({"group": group} if group else {}))
+        if group and not kwargs["methods"]:
+            continue
+        tables.append(evaluate(**kwargs, out=samples_dir(results, study, folder),
+                               progress=progress))
+    table = pd.concat(tables, ignore_index=True)
+    if len(tables) > 1:  # each method's rows keep their order
+        order = [m for m in table["method"].unique() if m not in BASELINES] + list(BASELINES)
+        rank = table["method"].map({m: i for i, m in enumerate(order)}).to_numpy()
+        table = table.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     return table.assign(setting=name)
 
 
@@ -65,7 +81,9 @@ def spot_check(out, n_rows: int = 30, seed: int = 0, atol: float = 1e-3,
 
     out = Path(out)
     recipe = json.loads((out / "manifest.json").read_text())["settings"]["recipe"]
-    setting = BUILDERS[recipe["study"]](recipe["setting"], recipe["profile"], recipe["smoke"])
+    extra = {k: v for k, v in recipe.items() if k not in ("study", "setting", "profile", "smoke")}
+    setting = BUILDERS[recipe["study"]](recipe["setting"], recipe["profile"], recipe["smoke"],
+                                        **extra)
     table = load_table(out)
     rng = np.random.default_rng(seed)
     first = table.groupby("method", sort=False).sample(1, random_state=rng)
