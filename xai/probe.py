@@ -24,7 +24,7 @@ _CACHE: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictiona
 
 
 # ---------------------------------------------------------------- rebuilding the forward pass
-def _rebuild(model, call_fn: Callable):
+def rebuild(model, call_fn: Callable):
     """Re-run ``model``'s graph symbolically, calling ``call_fn(layer, *args, **kw)`` in place of
     each layer; returns (inputs, output). Works for Functional and Sequential models, including
     Sequential models loaded from old .h5 files that have no symbolic ``output``."""
@@ -79,7 +79,7 @@ def _forward_model(model, path: tuple | None, head: tuple | None = None, guided:
             out = wrapper(_guided_gate, layer)(out)
         return out
 
-    inp, out = _rebuild(model, call_fn)
+    inp, out = rebuild(model, call_fn)
     return keras.Model(inp, [captured["A"], out] if path else out)
 
 

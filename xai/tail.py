@@ -13,7 +13,6 @@ import weakref
 
 import keras
 
-from . import layers
 from . import probe as probes
 
 _CACHE: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
@@ -71,7 +70,7 @@ def split(model, path: tuple | None, head: tuple | None):
                                                                                     "float32")
         return out
 
-    x, out = _rebuild(model, call_fn)
+    x, out = probes.rebuild(model, call_fn)
     if not path:
         return keras.Model(x, out), None
     if "A" not in captured:
@@ -91,21 +90,3 @@ def split(model, path: tuple | None, head: tuple | None):
             "default, layer=None) or the add/concatenate layer that ends a residual block."
         ) from None
     return keras.Model(x, captured["A"]), back
-
-
-def _rebuild(model, call_fn):
-    """(a new input x, the output): ``model``'s graph re-run on x, ``call_fn(layer, *args,
-    **kwargs)`` in place of each layer call."""
-    x = keras.Input(batch_shape=layers.input_shape(model), dtype=model.inputs[0].dtype)
-    if isinstance(model, keras.Sequential):
-        h = x
-        for layer in model.layers:
-            h = call_fn(layer, h)
-        return x, h
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"Model '{model.name}' has {len(model.inputs)} inputs and "
-                         f"{len(model.outputs)} outputs; xai explains single-input, "
-                         "single-output classifiers.")
-    clone = keras.models.clone_model(model, input_tensors=x, clone_function=lambda layer: layer,
-                                     call_function=call_fn)
-    return x, clone.outputs[0]
