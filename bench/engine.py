@@ -24,7 +24,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -74,16 +73,6 @@ def floor_timer(model, x):
     return time_floor
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this script's section of bench/results.md."""
-    path = HERE / "results.md"
-    old = path.read_text() if path.is_file() else ""
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else \
-        old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=1000, help="photos evaluated (1000)")
@@ -92,6 +81,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     from environment import cpu_name, setup_keras_home
+    from report import write_section
 
     if setup_keras_home() is None:
         sys.exit("bench/engine.py needs the offline assets (../shared/assets/keras_home)")
@@ -159,7 +149,7 @@ def main(argv=None) -> None:
         f"| ≤1.3×: {'✅' if ratio <= 1.3 else '❌'} |\n")
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -30,16 +29,6 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]  # this checkout's xai, and bench's helpers
 SECTION = '## Integrated Gradients steps="auto" vs fixed steps'
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")  # skimage.data's colour photos
-
-
-def write_section(text: str) -> None:
-    """Replace (or append) this script's section of bench/results.md."""
-    path = HERE / "results.md"
-    old = path.read_text() if path.is_file() else ""
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else \
-        old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
 
 
 def photo(name: str):
@@ -134,6 +123,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     from environment import setup_keras_home
+    from report import write_section
 
     if setup_keras_home() is None:
         sys.exit("bench/ig_auto.py needs the offline assets (../shared/assets/keras_home)")
@@ -145,7 +135,7 @@ def main(argv=None) -> None:
     text = report(rows, args.runs)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 from pathlib import Path
 
 from environment import cpu_name
@@ -15,6 +16,7 @@ from timing import FAST_RUNS, FAST_S, HEAVY_S, VERY_HEAVY_S
 from workload import LAYERS
 
 PEERS = ("tf-keras-vis", "xplique")
+RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def method_label(method: str) -> str:
@@ -205,3 +207,14 @@ def settings_lines(cfg) -> list[str]:
             "batch 16 (tf-keras-vis Score-CAM takes minutes per call there), VGG16 SmoothGrad, "
             "the tf-keras-vis Smooth Grad-CAM++ loop on VGG16 (~50 s a call), and VGG16 "
             "batch-16 rows other than Grad-CAM / Grad-CAM++ (`--heavy` runs them)."]
+
+
+def write_section(section: str, text: str, path=RESULTS) -> None:
+    """Replace the section of bench/results.md that starts with the heading ``section`` (up to
+    the next "## " heading) by ``text``, or append ``text`` when there is none (bench/engine.py
+    and bench/ig_auto.py each keep one section there)."""
+    old = path.read_text() if path.is_file() else ""
+    pattern = re.compile(re.escape(section) + r".*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: text, old) if pattern.search(old) else \
+        old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
