@@ -7,8 +7,13 @@ the same thing; :func:`part1_summary` turns Part 1's table into its paired stati
 One module per study or concern: :mod:`~xai.studies.paths` (where things are),
 :mod:`~xai.studies.photos` (the ImageNet photos and their classifier),
 :mod:`~xai.studies.evaluation` (notebook 08's settings), :mod:`~xai.studies.part1` (Part 1),
-:mod:`~xai.studies.xray` (notebook 05), :mod:`~xai.studies.depth` (notebook 06) and
-:mod:`~xai.studies.runs` (running settings, :data:`BUILDERS`, the spot check). Part 2 and the
+:mod:`~xai.studies.mnist1d` (notebook 03), :mod:`~xai.studies.hmt` (notebook 04),
+:mod:`~xai.studies.xray` and :mod:`~xai.studies.xray_figures` (notebook 05),
+:mod:`~xai.studies.depth` and :mod:`~xai.studies.depth_objects` (notebook 06),
+:mod:`~xai.studies.classes` (per-class accuracy of notebooks 04 and 05),
+:mod:`~xai.studies.embeddings` (layer embeddings and feature maps of notebooks 03–05),
+:mod:`~xai.studies.notebook` (a notebook's setup) and :mod:`~xai.studies.runs` (running
+settings, :data:`BUILDERS`, the spot check). Part 2 and the
 class-specific study live in :mod:`xai.study_part2` and :mod:`xai.study_class`, which register
 their builders in :data:`BUILDERS` when this package is imported."""
 from __future__ import annotations
