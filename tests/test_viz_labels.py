@@ -137,3 +137,27 @@ def test_grid_can_add_one_labelled_colour_bar_for_its_overlays(rng):
     assert bar.get_ylim() == (0.0, 1.0)
     meshes = [c for c in bar.get_children() if isinstance(c, QuadMesh)]
     assert [m.get_cmap().name for m in meshes] == ["jet"]  # the overlays' colormap
+
+
+def test_overlay_colour_bar_true_takes_the_default_label(rng):
+    image = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    fig = viz.grid([[viz.overlay(image, rng.random((8, 8)))]], overlay_colorbar=True)
+    assert fig.axes[-1].get_ylabel() == viz.OVERLAY_LABEL == "map value (0 = low, 1 = high)"
+
+
+def test_study_figures_label_their_colour_bars(rng):
+    """MNIST-1D's class averages, each panel with its bar; the X-ray region figure's mean
+    Grad-CAM overlays, one bar for them."""
+    from xai.studies import mnist1d, xray_figures
+
+    y = np.repeat([0, 1], 3)
+    fig = mnist1d.class_average_figure("m", {"gradcam": rng.random((6, 12))}, y, ["gradcam"])
+    assert fig.axes[1].get_ylabel() == "class-average map value"
+    group = np.array(["true positive", "true negative"] * 3)
+    table = pd.DataFrame([{"layer": "L", "method": "gradcam", "measure": m, "region": r,
+                           "area": 0.5, "true positive": 0.6, "true negative": 0.4}
+                          for m in ("mass share", "peak inside") for r in ("lungs", "rest")])
+    fig = xray_figures.region_figure(rng.random((6, 8, 8, 3)), group, rng.random((6, 8, 8)),
+                                     table, "L")
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "mean Grad-CAM (0 = low, 1 = high)"]
+    assert len(bars) == 1

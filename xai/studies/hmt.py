@@ -91,7 +91,7 @@ def rise_centring(model, x, y, rise_maps, rise_options, n_show: int, path=None, 
              row_titles=[f"empty {j + 1}" for j in range(len(empty))],
              col_titles=["", *[f"RISE, {k}" for k in variants]],
              suptitle="RISE on the empty tiles: eq. 6, the mean-centred sum, and another mask seed",
-             panel_size=2.1, dpi=90, path=path)
+             panel_size=2.1, dpi=90, path=path, overlay_colorbar=True)
     return {"tiles": empty, "pairs": pairs, "between_tiles": between_tiles,
             "between_seeds": between_seeds, "seed": seed}
 
@@ -122,4 +122,5 @@ def class_figures(x, y, pred, probs, shown, methods, n_show: int, out) -> None:
                      col_titles=["tile", *[m if METHODS[m].returns == "map" else f"|{m}|"
                                            for m in methods]],
                      suptitle=f"HMT, true class {cls}: tiles and maps of the predicted class",
-                     panel_size=2.1, dpi=90, path=out / f"{cls}_maps.png")
+                     panel_size=2.1, dpi=90, path=out / f"{cls}_maps.png",
+                     overlay_colorbar=True)

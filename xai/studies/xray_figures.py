@@ -27,7 +27,7 @@ def group_figures(model, x, y, p, group, names, methods, layer, n_show: int, out
         viz.grid(rows, row_titles=[Path(names[i]).stem for i in idx],
                  col_titles=["X-ray", *methods],
                  suptitle=f"{g}s: maps of the pneumonia logit ({layer})", panel_size=2.2,
-                 dpi=90, path=out / f"{g.replace(' ', '_')}s.png")
+                 dpi=90, path=out / f"{g.replace(' ', '_')}s.png", overlay_colorbar=True)
 
 
 def magnitude_figure(magnitude, layers, methods, path=None):
@@ -70,9 +70,12 @@ def region_figure(x, group, gradcam, region_table, layer, path=None):
     fig, axes = plt.subplots(1, len(present) + 2, figsize=(2.8 * (len(present) + 2), 3.3))
     for ax, g in zip(axes, present):
         ax.imshow(x[group == g].mean(axis=0))
-        ax.imshow(gradcam[group == g].mean(axis=0), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        im = ax.imshow(gradcam[group == g].mean(axis=0), cmap=viz.MAP_CMAP, alpha=0.45,
+                       vmin=0, vmax=1)
         ax.set_title(f"{g}s (n = {(group == g).sum()})\nmean Grad-CAM", fontsize=9)
         ax.axis("off")
+    bar = fig.colorbar(im, ax=axes[len(present) - 1], fraction=0.046, pad=0.03)
+    bar.set_label("mean Grad-CAM (0 = low, 1 = high)", fontsize=7)
     gc = region_table[(region_table["layer"] == layer) & (region_table["method"] == "gradcam")]
     for ax, measure in zip(axes[len(present):], ("mass share", "peak inside")):
         t = gc[gc["measure"] == measure].set_index("region")

@@ -21,6 +21,7 @@ from .display import (
     resize,
 )
 from .figures import (
+    OVERLAY_LABEL,
     distributions,
     diverging,
     faithfulness_figure,
@@ -36,4 +37,4 @@ __all__ = ["overlay", "attribution_to_map", "display_map", "resize", "diverging"
            "signal_strip", "faithfulness_figure", "distributions", "sanity_figure", "save",
            "save_image", "notebook_figures", "DIVERGING_CMAP", "MAP_CMAP", "feature_maps_figure",
            "embedding_figure", "metric_label", "text_colour", "METRIC_LABELS",
-           "colormap_stops"]
+           "colormap_stops", "OVERLAY_LABEL"]

@@ -16,6 +16,8 @@ from .saving import save
 #: colour-bar labels: a signed map (white = 0) and a map ≥ 0 such as a CAM
 _SIGNED_LABEL = "attribution (+ red, − blue)"
 _MAP_LABEL = "map value (0 = low)"
+#: the label of :func:`grid`'s ``overlay_colorbar=True``
+OVERLAY_LABEL = "map value (0 = low, 1 = high)"
 
 
 def _colorbar(ax, im, label):
@@ -129,9 +131,10 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
         Inches per panel.
     suptitle : str, optional
     dpi : int
-    overlay_colorbar : str, optional
-        If given, one colour bar right of the grid with this label, for the panels made with
-        :func:`overlay` (RGB panels do not carry their colormap): :data:`MAP_CMAP` on [0, 1].
+    overlay_colorbar : str or bool, optional
+        If given, one colour bar right of the grid with this label (True: :data:`OVERLAY_LABEL`),
+        for the panels made with :func:`overlay` (RGB panels do not carry their colormap):
+        :data:`MAP_CMAP` on [0, 1].
 
     Returns
     -------
@@ -186,7 +189,7 @@ def grid(rows_of_panels, row_titles=None, col_titles=None, path=None, panel_size
     if overlay_colorbar:
         from matplotlib.cm import ScalarMappable
         bar = fig.colorbar(ScalarMappable(cmap=MAP_CMAP), ax=fig.axes, fraction=0.02, pad=0.01)
-        bar.set_label(overlay_colorbar)
+        bar.set_label(OVERLAY_LABEL if overlay_colorbar is True else overlay_colorbar)
     if path is not None:
         save(fig, path, dpi=dpi)
     return fig
