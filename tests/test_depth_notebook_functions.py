@@ -129,6 +129,16 @@ def test_depth_photos_include_the_png_photo(assets):
                                   xai.data.load_image(assets / "images" / "cat_dog.png"))
 
 
+def test_depth_photos_include_imagenet_samples_by_file_stem(assets):
+    import xai.data
+
+    photos = depth.depth_photos(["n02930766_cab", "n00000000_nothing"], assets)
+    assert list(photos) == ["n02930766_cab"]
+    np.testing.assert_array_equal(
+        photos["n02930766_cab"],
+        xai.data.load_image(assets / "imagenet_samples" / "n02930766_cab.jpg"))
+
+
 def test_feature_maps_draw_the_three_depth_layers_of_the_photo(assets, tmp_path):
     """Rows = the layers of depth_layers, first → last, each with its activation's shape;
     the input panel is the photo's centre square as the model sees it."""

@@ -72,7 +72,9 @@ def test_the_multi_object_photos_are_those_with_two_boxes_or_more():
     boxes = {"a": {"objects": [1]}, "b": {"objects": [1, 2]}, "c": {"objects": [1, 2, 3]}}
     assert do.multi_object_photos(boxes) == ["b", "c"]
     assert do.multi_object_photos(boxes, min_objects=3) == ["c"]
-    assert do.multi_object_photos() == ["astronaut", "cat_dog", "collies", "multiple_dogs"]
+    assert do.multi_object_photos() == ["astronaut", "cat_dog", "collies", "multiple_dogs",
+                                        "n02607072_anemone_fish", "n02930766_cab",
+                                        "n03787032_mortarboard", "n04552348_warplane"]
 
 
 def _boxes():

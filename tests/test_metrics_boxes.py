@@ -18,7 +18,8 @@ def test_boxes_lie_inside_their_images_whose_sizes_are_right(assets):
         if name in photos:
             h, w = photos[name].shape[:2]
         else:
-            h, w = cv2.imread(str(assets / "images" / entry["source"].split("/")[-1])).shape[:2]
+            folder, file = entry["source"].split("/")[-2:]  # images/ or imagenet_samples/
+            h, w = cv2.imread(str(assets / folder / file)).shape[:2]
         assert (entry["width"], entry["height"]) == (w, h), name
         assert entry["objects"], name
         for obj in entry["objects"]:

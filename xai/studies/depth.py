@@ -78,13 +78,15 @@ def by_depth(table):
 
 def depth_photos(show, assets) -> dict:
     """The photos of ``show`` that exist, by name, in the order asked: scikit-image's samples
-    (:func:`xai.data.sample_images`) and the ``images/*.jpg`` and ``*.png`` of the offline
-    ``assets``."""
+    (:func:`xai.data.sample_images`), the ``images/*.jpg`` and ``*.png`` of the offline
+    ``assets`` and the ImageNet samples ``imagenet_samples/<name>.jpg`` (name = file stem)."""
     from .. import data
 
     photos = data.sample_images()
     photos.update({p.stem: data.load_image(p) for p in sorted((assets / "images").glob("*"))
                    if p.suffix in (".jpg", ".png")})
+    samples = {s: assets / "imagenet_samples" / f"{s}.jpg" for s in show if s not in photos}
+    photos.update({s: data.load_image(p) for s, p in samples.items() if p.is_file()})
     return {s: photos[s] for s in show if s in photos}
 
 
@@ -132,7 +134,7 @@ def depth_figures(name: str, photos: dict, methods, profile: str, out) -> list:
             col_titles=["photo", *methods], panel_size=2.2, dpi=90,
             suptitle=f"{zm.name}, {photo}: CAMs at three depths (class "
                      f"{imagenet.imagenet_class_names()[top1[i]]})",
-            path=out / f"{zm.name}_{photo}.png"))
+            path=out / f"{zm.name}_{photo}.png", overlay_colorbar=True))
     return figures
 
 

@@ -21,8 +21,9 @@ OUTSIDE = "outside all boxes"
 
 def multi_object_photos(boxes: dict | None = None, min_objects: int = 2) -> list:
     """The photos of ``boxes`` (default :func:`xai.data.load_boxes`) with at least
-    ``min_objects`` boxed objects, in the file's order: astronaut, cat_dog, collies and
-    multiple_dogs. The 1000 ImageNet sample photos have no boxes, so none of them is used."""
+    ``min_objects`` boxed objects, in the file's order: astronaut, cat_dog, collies,
+    multiple_dogs, then four ImageNet samples (anemone fish and sea anemone; five cabs; a
+    mortarboard and an academic gown; four warplanes)."""
     from .. import data
 
     boxes = data.load_boxes() if boxes is None else boxes
