@@ -80,12 +80,10 @@ def main(argv=None) -> None:
                         help="share of each shard's floor passes actually run (0.5)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    from environment import cpu_name, setup_keras_home
+    from environment import cpu_name, offline_keras_or_exit
     from report import write_section
 
-    if setup_keras_home() is None:
-        sys.exit("bench/engine.py needs the offline assets (../shared/assets/keras_home)")
-    os.environ.setdefault("TQDM_DISABLE", "1")
+    offline_keras_or_exit("bench/engine.py")
     import keras
     import numpy as np
     import tensorflow as tf

@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def setup_keras_home() -> str | None:
     shutil.copytree(src, tmp, dirs_exist_ok=True)
     os.environ["KERAS_HOME"] = tmp
     return tmp
+
+
+def offline_keras_or_exit(script: str) -> None:
+    """:func:`setup_keras_home`, or exit with a message naming ``script`` when the offline assets
+    are missing; progress bars off (a bench script's output is its table)."""
+    if setup_keras_home() is None:
+        sys.exit(f"{script} needs the offline assets (../shared/assets/keras_home)")
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 def cpu_name() -> str:

@@ -122,12 +122,10 @@ def main(argv=None) -> None:
                         help="skimage photos measured (all four)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    from environment import setup_keras_home
+    from environment import offline_keras_or_exit
     from report import write_section
 
-    if setup_keras_home() is None:
-        sys.exit("bench/ig_auto.py needs the offline assets (../shared/assets/keras_home)")
-    os.environ.setdefault("TQDM_DISABLE", "1")
+    offline_keras_or_exit("bench/ig_auto.py")
     import keras
 
     model = keras.applications.MobileNet(alpha=0.25, weights="imagenet")
