@@ -149,8 +149,8 @@ def feature_maps(name: str, photo: str, assets, profile: str, out, n_channels: i
     zm = depth_model(name, profile)
     photos = depth_photos([photo], assets)
     if not photos:
-        raise ValueError(f"no photo {photo!r} among scikit-image's samples and the images/ of "
-                         f"{assets}")
+        raise ValueError(f"no photo {photo!r} among scikit-image's samples and the images/ and "
+                         f"imagenet_samples/ of {assets}")
     images, x = depth_inputs(zm, photos)
     fig = viz.feature_maps_figure(
         zm.model, x, list(models.depth_layers(name).values()), n_channels,

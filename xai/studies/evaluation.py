@@ -161,13 +161,12 @@ def evaluation_costs(settings=EVALUATION_SETTINGS, profile="offline", smoke=Fals
     import pandas as pd
 
     from ..evaluation import passes_table
-    frames = []
+    frames, methods = [], all_methods(smoke)
     for name in settings:
         try:
             s = evaluation_setting(name, profile, smoke)
         except FileNotFoundError:
             continue
-        methods = all_methods(smoke)
         frames.append(passes_table(s["model"], methods, s["seed"]).assign(setting=name))
     return pd.concat(frames, ignore_index=True)[["setting", "method", "forward", "backward",
                                                  "exact"]]
